@@ -1,0 +1,64 @@
+"""The `fsbench` command line: thin typer commands over the library.
+
+Each command group lives in its own module and is mounted here. A FsbenchError raised
+anywhere below becomes a one-line message on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from facesynth_bench import __version__
+from facesynth_bench.cli.console import err_console
+from facesynth_bench.cli.listing import list_command
+from facesynth_bench.errors import FsbenchError
+
+app = typer.Typer(
+    name="fsbench",
+    help="Generate, score and benchmark synthetic identity-labelled face datasets.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("list")(list_command)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"fsbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Generate, score and benchmark synthetic identity-labelled face datasets."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `fsbench` console script; returns the process exit code."""
+    try:
+        app(args=argv, prog_name="fsbench", standalone_mode=False)
+    except FsbenchError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 1
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err_console.print("[bold red]aborted[/]")
+        return 130
+    except Exception as exc:  # click usage errors carry their own exit code
+        if hasattr(exc, "exit_code") and hasattr(exc, "show"):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

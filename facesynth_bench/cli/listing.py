@@ -1,0 +1,53 @@
+"""`fsbench list`: show what this installation offers (conventions, pair modes, plugins)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import typer
+from rich.table import Table
+
+from facesynth_bench.cli.console import console
+from facesynth_bench.errors import FsbenchError
+from facesynth_bench.metrics.all_pairs import PAIR_MODES
+from facesynth_bench.metrics.conventions import CONVENTIONS
+
+Rows = list[tuple[str, str]]
+
+
+def _conventions() -> Rows:
+    return [(name, CONVENTIONS.get(name).description) for name in CONVENTIONS.names()]
+
+
+def _pair_modes() -> Rows:
+    notes = {
+        "exhaustive": "every unordered pair (default)",
+        "sampled-equal": "all genuine pairs + as many random impostor pairs (IDiff-Face)",
+        "sampled-fraction": "all genuine; per identity a fraction F of later ones (NegFaceDiff)",
+    }
+    return [(mode, notes[mode]) for mode in PAIR_MODES]
+
+
+CATALOGS: dict[str, Callable[[], Rows]] = {
+    "conventions": _conventions,
+    "pair-modes": _pair_modes,
+}
+
+
+def list_command(
+    what: str = typer.Argument("all", help="What to list: all or a catalog name."),
+) -> None:
+    """List conventions, pair modes and installed plugins (generators, embedders, ...)."""
+    names = sorted(CATALOGS) if what == "all" else [what]
+    for name in names:
+        if name not in CATALOGS:
+            raise FsbenchError(
+                f"nothing called {name!r} to list; choose from: all, {', '.join(sorted(CATALOGS))}"
+            )
+        table = Table(title=name, title_justify="left", show_header=False, box=None)
+        table.add_column("name", style="bold cyan", no_wrap=True)
+        table.add_column("description")
+        for row in CATALOGS[name]():
+            table.add_row(*row)
+        console.print(table)
+        console.print()
