@@ -12,6 +12,7 @@ import typer
 
 from facesynth_bench import __version__
 from facesynth_bench.cli.console import err_console
+from facesynth_bench.cli.evaluate import evaluate_app
 from facesynth_bench.cli.listing import list_command
 from facesynth_bench.errors import FsbenchError
 
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(evaluate_app, name="evaluate")
 app.command("list")(list_command)
 
 

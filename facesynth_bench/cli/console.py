@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,3 +31,30 @@ def make_progress(transient: bool = False) -> Progress:
         console=err_console,
         transient=transient,
     )
+
+
+@contextlib.contextmanager
+def reported_warnings() -> Iterator[list[str]]:
+    """Collect Python warnings raised inside the block, print each on stderr, yield the texts."""
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield messages
+        finally:
+            for item in caught:
+                text = str(item.message)
+                messages.append(text)
+                err_console.print(f"[bold yellow]warning:[/] {text}", highlight=False)
+
+
+@contextlib.contextmanager
+def progress_callback(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A (done, total) callback driving a rich progress bar for the duration of the block."""
+    with make_progress(transient=True) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
