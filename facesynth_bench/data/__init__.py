@@ -1,0 +1,1 @@
+"""Face datasets on disk: layouts, RecordIO, manifests, image IO, subsets and alignment."""
