@@ -1,0 +1,317 @@
+"""Dataset layouts: where the images of each identity are and how to load them.
+
+Every layout lists its samples as `SampleRef`s in sorted order (identities in natural
+order, so "2" < "10"; images by index) and loads one sample as a uint8 RGB array. Files
+that cannot be samples (non-images, stray files, empty identity folders) are returned as
+`Skipped` entries so the caller can refuse the dataset or report them; nothing is dropped
+silently. Layouts are picklable so DataLoader workers can decode in parallel.
+
+- folder: `root/<identity>/<image>` (one level; png/jpg/jpeg/bmp/webp).
+- flat: `root/<identity>_<index>.<ext>` (IDiff-Face's sample dumps).
+- grid: `root/<identity>.<ext>`, each image a grid of `columns` x rows tiles of
+  `tile` pixels with `padding` pixels around tiles (torchvision make_grid layout).
+- recordio: insightface `train.rec` + `train.idx` (see recordio.py).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from facesynth_bench.data.image_io import (
+    DEFAULT_MIN_SIZE,
+    BadImageError,
+    decode_image,
+    is_image_file,
+)
+from facesynth_bench.data.manifest import MANIFEST_NAME
+from facesynth_bench.data.recordio import RecordIOReader
+from facesynth_bench.errors import FsbenchError
+
+LAYOUTS = ("auto", "folder", "flat", "grid", "recordio")
+METADATA_FILES = frozenset({MANIFEST_NAME, "dataset.json", "align_report.json"})
+_FLAT_NAME = re.compile(r"^(?P<identity>.+)_(?P<index>\d+)$")
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that orders embedded integers numerically ("id2" < "id10")."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(text) if p)
+
+
+@dataclass(frozen=True)
+class SampleRef:
+    """One sample: identity label, POSIX path relative to the root, and a layout locator."""
+
+    identity: str
+    path: str
+    locator: int = 0
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that is not used, and why."""
+
+    path: str
+    reason: str
+
+
+class DatasetLayout(ABC):
+    """A dataset on disk in one layout; lists samples and loads them."""
+
+    name: str
+
+    def __init__(self, root: Path, min_size: int = DEFAULT_MIN_SIZE) -> None:
+        self.root = Path(root)
+        self.min_size = min_size
+        if not self.root.is_dir():
+            raise FsbenchError(f"--dataset {self.root}: not a directory")
+
+    @abstractmethod
+    def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
+        """All samples in sorted order, and every file that is not a sample."""
+
+    def read_source(self, ref: SampleRef) -> bytes:
+        """The encoded bytes the sample comes from (its file, or its record)."""
+        path = self.root / ref.path
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise BadImageError(ref.path, f"cannot read file ({exc})") from exc
+
+    def decode(self, ref: SampleRef, data: bytes) -> np.ndarray:
+        """Decode the bytes of `read_source(ref)` to a uint8 RGB array (H, W, 3)."""
+        return decode_image(data, ref.path, self.min_size)
+
+    def load(self, ref: SampleRef) -> np.ndarray:
+        """Read and decode one sample."""
+        return self.decode(ref, self.read_source(ref))
+
+    def describe(self) -> dict:
+        """The layout's name and options, for result metadata."""
+        return {"layout": self.name, "root": str(self.root)}
+
+    def __iter__(self):
+        """Yield (image, identity, path) for every sample, raising on the first bad one."""
+        refs, skipped = self.scan()
+        if skipped:
+            raise FsbenchError(f"{self.root}: {describe_skipped(skipped)}")
+        for ref in refs:
+            yield self.load(ref), ref.identity, ref.path
+
+
+def describe_skipped(skipped: list[Skipped], limit: int = 5) -> str:
+    """A one-line summary naming the first few skipped files and their reasons."""
+    shown = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:limit])
+    more = f" (and {len(skipped) - limit} more)" if len(skipped) > limit else ""
+    return f"{len(skipped)} unusable file(s): {shown}{more}; use --skip-bad to skip and report"
+
+
+def _root_entries(root: Path) -> list[Path]:
+    return sorted(root.iterdir(), key=lambda p: natural_key(p.name))
+
+
+class FolderLayout(DatasetLayout):
+    """`root/<identity>/<image>`: one folder per identity."""
+
+    name = "folder"
+
+    def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
+        refs, skipped = [], []
+        for entry in _root_entries(self.root):
+            if not entry.is_dir():
+                if entry.name not in METADATA_FILES:
+                    skipped.append(Skipped(entry.name, "file at the dataset root, not a folder"))
+                continue
+            images = 0
+            for item in sorted(entry.iterdir(), key=lambda p: natural_key(p.name)):
+                rel = f"{entry.name}/{item.name}"
+                if item.is_dir():
+                    skipped.append(Skipped(rel, "nested folder (only one level is read)"))
+                elif not is_image_file(item):
+                    skipped.append(Skipped(rel, "not an image file (by extension)"))
+                else:
+                    refs.append(SampleRef(entry.name, rel))
+                    images += 1
+            if images == 0:
+                skipped.append(Skipped(entry.name + "/", "empty identity folder"))
+        return refs, skipped
+
+
+class FlatLayout(DatasetLayout):
+    """`root/<identity>_<index>.<ext>` files in one folder."""
+
+    name = "flat"
+
+    def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
+        found, skipped = [], []
+        for entry in _root_entries(self.root):
+            match = _FLAT_NAME.match(entry.stem)
+            if entry.name in METADATA_FILES:
+                continue
+            if entry.is_dir():
+                skipped.append(Skipped(entry.name + "/", "folder inside a flat dataset"))
+            elif not is_image_file(entry):
+                skipped.append(Skipped(entry.name, "not an image file (by extension)"))
+            elif match is None:
+                skipped.append(Skipped(entry.name, "name is not <identity>_<index>.<ext>"))
+            else:
+                identity, index = match["identity"], int(match["index"])
+                found.append((natural_key(identity), index, SampleRef(identity, entry.name)))
+        found.sort(key=lambda item: item[:2])
+        return [ref for *_, ref in found], skipped
+
+
+class GridLayout(DatasetLayout):
+    """`root/<identity>.<ext>`: one image per identity holding a grid of tiles."""
+
+    name = "grid"
+
+    def __init__(
+        self,
+        root: Path,
+        tile: int,
+        columns: int,
+        padding: int = 0,
+        min_size: int = DEFAULT_MIN_SIZE,
+    ) -> None:
+        super().__init__(root, min_size)
+        if tile <= 0 or columns <= 0 or padding < 0:
+            raise FsbenchError(
+                f"--grid-tile {tile} / --grid-columns {columns} / --grid-padding {padding}: "
+                "tile and columns must be positive, padding non-negative"
+            )
+        self.tile, self.columns, self.padding = tile, columns, padding
+        self._last: tuple[str, np.ndarray] | None = None
+
+    def describe(self) -> dict:
+        return {
+            **super().describe(),
+            "tile": self.tile,
+            "columns": self.columns,
+            "padding": self.padding,
+        }
+
+    def _rows(self, width: int, height: int) -> int | None:
+        step = self.tile + self.padding
+        if width != self.columns * step + self.padding or (height - self.padding) % step:
+            return None
+        return (height - self.padding) // step
+
+    def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
+        refs, skipped = [], []
+        for entry in _root_entries(self.root):
+            if entry.name in METADATA_FILES:
+                continue
+            if entry.is_dir() or not is_image_file(entry):
+                skipped.append(Skipped(entry.name, "not an image file (by extension)"))
+                continue
+            try:
+                with Image.open(entry) as image:
+                    width, height = image.size
+            except (OSError, ValueError, SyntaxError) as exc:
+                skipped.append(Skipped(entry.name, f"not a readable image ({exc})"))
+                continue
+            rows = self._rows(width, height)
+            if not rows:
+                skipped.append(
+                    Skipped(
+                        entry.name,
+                        (
+                            f"{width}x{height} is not a grid of {self.columns} columns of "
+                            f"{self.tile}px tiles with {self.padding}px padding"
+                        ),
+                    )
+                )
+                continue
+            refs.extend(
+                SampleRef(entry.stem, f"{entry.name}", tile) for tile in range(rows * self.columns)
+            )
+        return refs, skipped
+
+    def decode(self, ref: SampleRef, data: bytes) -> np.ndarray:
+        if self._last is None or self._last[0] != ref.path:
+            self._last = (ref.path, decode_image(data, ref.path, self.min_size))
+        grid = self._last[1]
+        row, column = divmod(ref.locator, self.columns)
+        step = self.tile + self.padding
+        top, left = self.padding + row * step, self.padding + column * step
+        tile = grid[top : top + self.tile, left : left + self.tile]
+        if tile.shape[:2] != (self.tile, self.tile):
+            raise BadImageError(f"{ref.path}[{ref.locator}]", "tile lies outside the grid")
+        if self.tile < self.min_size:
+            raise BadImageError(
+                ref.path, f"tiles of {self.tile}px are smaller than {self.min_size} px"
+            )
+        return np.ascontiguousarray(tile)
+
+
+class RecordIOLayout(DatasetLayout):
+    """insightface `train.rec` + `train.idx`; identities are the integer labels."""
+
+    name = "recordio"
+
+    def __init__(self, root: Path, min_size: int = DEFAULT_MIN_SIZE) -> None:
+        super().__init__(root, min_size)
+        self.reader = RecordIOReader(self.root)
+
+    def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
+        entries = self.reader.entries()
+        refs = [
+            SampleRef(str(e.label), e.original_path or f"train.rec#{e.key}", e.key) for e in entries
+        ]
+        refs.sort(key=lambda r: (int(r.identity), r.locator))
+        return refs, []
+
+    def read_source(self, ref: SampleRef) -> bytes:
+        try:
+            return self.reader.read(ref.locator)[1]
+        except FsbenchError as exc:
+            raise BadImageError(ref.path, f"unreadable record ({exc})") from exc
+
+
+def detect_layout(root: Path) -> str:
+    """Guess the layout of `root`: recordio, folder (sub-folders) or flat (image files)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FsbenchError(f"--dataset {root}: not a directory")
+    if (root / "train.rec").is_file():
+        return "recordio"
+    entries = list(root.iterdir())
+    if any(entry.is_dir() for entry in entries):
+        return "folder"
+    if any(is_image_file(e) and _FLAT_NAME.match(e.stem) for e in entries):
+        return "flat"
+    raise FsbenchError(
+        f"--dataset {root}: no identity folders, no <identity>_<index> images and no "
+        "train.rec; for IDiff-Face grids pass --layout grid --grid-tile N --grid-columns C"
+    )
+
+
+def open_layout(
+    root: Path,
+    layout: str = "auto",
+    *,
+    grid_tile: int | None = None,
+    grid_columns: int | None = None,
+    grid_padding: int = 0,
+    min_size: int = DEFAULT_MIN_SIZE,
+) -> DatasetLayout:
+    """Open the dataset at `root` in the named (or detected) layout."""
+    name = detect_layout(root) if layout == "auto" else layout
+    if name == "folder":
+        return FolderLayout(root, min_size)
+    if name == "flat":
+        return FlatLayout(root, min_size)
+    if name == "recordio":
+        return RecordIOLayout(root, min_size)
+    if name == "grid":
+        if grid_tile is None or grid_columns is None:
+            raise FsbenchError("--layout grid needs --grid-tile and --grid-columns")
+        return GridLayout(root, grid_tile, grid_columns, grid_padding, min_size)
+    raise FsbenchError(f"--layout {layout!r}: expected one of {', '.join(LAYOUTS)}")

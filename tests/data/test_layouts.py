@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+from facesynth_bench.data.image_io import decode_image, encode_image
+from facesynth_bench.data.layouts import (
+    FolderLayout,
+    detect_layout,
+    natural_key,
+    open_layout,
+)
+from facesynth_bench.data.writers import (
+    write_flat_dataset,
+    write_folder_dataset,
+    write_grid_dataset,
+    write_recordio_dataset,
+)
+from facesynth_bench.errors import FsbenchError
+
+
+def _read_all(layout):
+    return [(img, identity, path) for img, identity, path in layout]
+
+
+@pytest.mark.parametrize("writer", [write_folder_dataset, write_flat_dataset])
+def test_file_layouts_round_trip(tmp_path, images, writer):
+    writer(tmp_path, images)
+    layout = open_layout(tmp_path)
+    read = _read_all(layout)
+    assert [identity for _, identity, _ in read] == [k for k, v in images.items() for _ in v]
+    expected = [img for v in images.values() for img in v]
+    assert all(np.array_equal(a, b) for (a, _, _), b in zip(read, expected, strict=True))
+
+
+@pytest.mark.parametrize("padding", [0, 2])
+def test_grid_round_trip(tmp_path, images, padding):
+    write_grid_dataset(tmp_path, images, columns=2, padding=padding)
+    layout = open_layout(tmp_path, "grid", grid_tile=32, grid_columns=2, grid_padding=padding)
+    read = _read_all(layout)
+    expected = [img for v in images.values() for img in v]
+    assert len(read) == len(expected)
+    assert all(np.array_equal(a, b) for (a, _, _), b in zip(read, expected, strict=True))
+    assert [r[1] for r in read[:4]] == ["id0"] * 4
+
+
+def test_grid_of_wrong_size_is_reported(tmp_path, images):
+    write_grid_dataset(tmp_path, images, columns=2)
+    refs, skipped = open_layout(tmp_path, "grid", grid_tile=30, grid_columns=2).scan()
+    assert not refs and len(skipped) == 3 and "not a grid" in skipped[0].reason
+
+
+def test_recordio_round_trip(tmp_path, images):
+    labels = write_recordio_dataset(tmp_path, images, quality=100)
+    assert detect_layout(tmp_path) == "recordio"
+    read = _read_all(open_layout(tmp_path))
+    expected = [(img, str(labels[k])) for k, v in images.items() for img in v]
+    assert [r[1] for r in read] == [e[1] for e in expected]
+    # JPEG is lossy but deterministic: the records hold exactly the writer's JPEG bytes
+    for (got, _, _), (original, _) in zip(read, expected, strict=True):
+        assert np.array_equal(got, decode_image(encode_image(original, ".jpg", 100), "ref"))
+
+
+def test_recordio_mapping_gives_original_paths(tmp_path, images):
+    write_recordio_dataset(tmp_path, images)
+    (tmp_path / "list.txt").write_text("1\t0\tid0/a.jpg\n2\t0\tid0/b.jpg\n")
+    refs, _ = open_layout(tmp_path).scan()
+    assert [r.path for r in refs[:3]] == ["id0/a.jpg", "id0/b.jpg", "train.rec#3"]
+
+
+def test_folder_problems_are_all_reported(tmp_path, images):
+    write_folder_dataset(tmp_path, images)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "id0" / "notes.txt").write_text("x")
+    (tmp_path / "id1" / "deeper").mkdir()
+    (tmp_path / "README").write_text("x")
+    (tmp_path / "manifest.jsonl").write_text("")
+    refs, skipped = FolderLayout(tmp_path).scan()
+    assert len(refs) == 12
+    reasons = {s.path: s.reason for s in skipped}
+    assert reasons == {
+        "README": "file at the dataset root, not a folder",
+        "empty/": "empty identity folder",
+        "id0/notes.txt": "not an image file (by extension)",
+        "id1/deeper": "nested folder (only one level is read)",
+    }
+    with pytest.raises(FsbenchError, match="4 unusable file"):
+        _read_all(FolderLayout(tmp_path))
+
+
+def test_natural_order_and_detection_errors(tmp_path):
+    assert sorted(["id10", "id2", "id1"], key=natural_key) == ["id1", "id2", "id10"]
+    with pytest.raises(FsbenchError, match="no identity folders"):
+        detect_layout(tmp_path)
+    with pytest.raises(FsbenchError, match="needs --grid-tile"):
+        open_layout(tmp_path, "grid")
