@@ -1,0 +1,192 @@
+"""The `idiff_face` backend: UNet + VQ-f4 decoder from the released files, as a GeneratorModel.
+
+Options (the `[backend.options]` table of a preset):
+    decoder: path of `first_stage_decoder_state_dict.pt` (default: beside the checkpoint)
+    unet: UNet settings overriding the hydra config / the released defaults
+    precision: auto | fp32 | bf16 | fp16 (autocast on CUDA; bf16 also on CPU)
+    channels_last: bool (default true on CUDA)
+    compile: bool, torch.compile the UNet's per-step path (default false)
+    random_weights: bool, skip loading and use random weights (benchmarks only)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from facesynth_bench.atomic_files import sha256_file
+from facesynth_bench.backends.idiff_face.checkpoint import (
+    find_hydra_config,
+    load_checked,
+    read_hydra_sections,
+    read_state_dict,
+    split_ddpm_checkpoint,
+)
+from facesynth_bench.backends.idiff_face.unet import ConditionalUNet, ContextCache, UNetConfig
+from facesynth_bench.backends.idiff_face.vq_f4 import VQConfig, VQDecoder, latents_to_unit_images
+from facesynth_bench.devices import autocast_for
+from facesynth_bench.diffusion.schedules import NoiseSchedule
+from facesynth_bench.errors import FsbenchError
+
+DECODER_FILE = "first_stage_decoder_state_dict.pt"
+_UNET_FIELDS = {f.name for f in fields(UNetConfig)}
+_TUPLE_FIELDS = {"channel_multipliers", "is_attention"}
+
+
+def unet_config_from(settings: dict[str, Any]) -> UNetConfig:
+    """UNetConfig from hydra-style settings; unknown keys (e.g. `_target_`) are ignored."""
+    known = {k: v for k, v in settings.items() if k in _UNET_FIELDS}
+    for name in _TUPLE_FIELDS & known.keys():
+        known[name] = tuple(known[name])
+    return UNetConfig(**known)
+
+
+@contextlib.contextmanager
+def precision_context(device: torch.device, precision: str) -> Iterator[None]:
+    """Autocast for `precision` on `device`: CUDA via autocast_for, CPU only for bf16."""
+    if device.type == "cpu" and precision == "bf16":
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            yield
+    elif device.type == "cpu":
+        yield
+    else:
+        with autocast_for(device, precision):
+            yield
+
+
+class IDiffFaceDenoiser:
+    """Denoiser over IDiff-Face's UNet; `bind` encodes the context once per sampling run."""
+
+    def __init__(self, unet: ConditionalUNet, device: torch.device, precision: str) -> None:
+        self.unet = unet
+        self.device = device
+        self.precision = precision
+        self._step = unet.denoise
+
+    def compile(self) -> None:
+        """torch.compile the per-step path (worth it for long runs on GPUs)."""
+        self._step = torch.compile(self.unet.denoise)
+
+    @torch.no_grad()
+    def encode(self, context: Tensor | None) -> ContextCache:
+        """Cross-attention keys/values of raw contexts (B, 512), or of the null context."""
+        with precision_context(self.device, self.precision):
+            if context is None:
+                return self.unet.encode_context(None, 1)
+            return self.unet.encode_context(context.to(self.device), context.shape[0])
+
+    @torch.no_grad()
+    def denoise(self, x: Tensor, t: Tensor, cache: ContextCache) -> Tensor:
+        """eps (float32) for latents x and timesteps t with an encoded context."""
+        with precision_context(self.device, self.precision):
+            return self._step(x, t, cache).float()
+
+    def bind(self, context: Tensor | None):
+        """eps(x, t) with this context fixed (computed once)."""
+        cache = self.encode(context)
+        return lambda x, t: self.denoise(x, t, cache)
+
+    def __call__(self, x: Tensor, t: Tensor, context: Tensor | None) -> Tensor:
+        return self.denoise(x, t, self.encode(context))
+
+
+class IDiffFaceGenerator:
+    """IDiff-Face loaded for sampling: latent 3x32x32, 512-d contexts, 128x128 images."""
+
+    def __init__(
+        self,
+        denoiser: IDiffFaceDenoiser,
+        decoder: VQDecoder,
+        schedule: NoiseSchedule,
+        provenance: dict[str, Any],
+    ) -> None:
+        config = denoiser.unet.config
+        self.denoiser = denoiser
+        self.decoder = decoder
+        self.schedule = schedule
+        self.context_dim = config.context_input_channels
+        self.latent_shape = (config.input_channels, 32, 32)
+        factor = VQConfig().downsampling
+        self.image_size = (32 * factor, 32 * factor)
+        self._provenance = provenance
+
+    @torch.no_grad()
+    def decode(self, latents: Tensor) -> Tensor:
+        """VQ-decode latents (B, 3, 32, 32) to images float in [0, 1], (B, 3, 128, 128)."""
+        with precision_context(self.denoiser.device, self.denoiser.precision):
+            return latents_to_unit_images(self.decoder, latents.to(self.denoiser.device))
+
+    def describe(self) -> dict[str, Any]:
+        """Backend name, files with their SHA-256, UNet settings."""
+        return dict(self._provenance)
+
+
+def _decoder_path(checkpoint: Path, options: dict[str, Any]) -> Path:
+    path = Path(options["decoder"]) if "decoder" in options else checkpoint.parent / DECODER_FILE
+    if not path.is_file():
+        raise FsbenchError(
+            f"IDiff-Face decoder {path}: no such file (set backend option 'decoder' to the "
+            f"released {DECODER_FILE})"
+        )
+    return path
+
+
+def load_idiff_face(
+    checkpoint: Path | None, options: dict[str, Any], device: torch.device
+) -> IDiffFaceGenerator:
+    """Build IDiff-Face from `ema_averaged_model.ckpt` (+ .hydra config) and the VQ decoder."""
+    precision = options.get("precision", "auto")
+    settings: dict[str, Any] = {}
+    diffusion: dict[str, Any] = {}
+    provenance: dict[str, Any] = {"backend": "idiff_face"}
+    hydra = find_hydra_config(checkpoint) if checkpoint is not None else None
+    if hydra is not None:
+        settings, diffusion = read_hydra_sections(hydra)
+        provenance["hydra_config"] = str(hydra)
+    settings.update(options.get("unet", {}))
+    config = unet_config_from(settings)
+    unet = ConditionalUNet(config)
+    decoder = VQDecoder(VQConfig())
+    betas = None
+    if options.get("random_weights"):
+        provenance["weights"] = "random (benchmark)"
+    else:
+        if checkpoint is None:
+            raise FsbenchError(
+                "idiff_face needs --checkpoint (the released ema_averaged_model.ckpt)"
+            )
+        unet_state, betas = split_ddpm_checkpoint(read_state_dict(checkpoint), checkpoint)
+        load_checked(unet, unet_state, checkpoint)
+        decoder_path = _decoder_path(checkpoint, options)
+        load_checked(decoder, read_state_dict(decoder_path), decoder_path)
+        provenance.update(
+            checkpoint=str(checkpoint),
+            checkpoint_sha256=sha256_file(checkpoint),
+            decoder=str(decoder_path),
+            decoder_sha256=sha256_file(decoder_path),
+        )
+    if betas is not None:
+        schedule = NoiseSchedule(betas)
+    else:
+        schedule = NoiseSchedule.named(
+            diffusion.get("schedule_type", "linear"), int(diffusion.get("T", 1000))
+        )
+    memory_format = (
+        torch.channels_last
+        if options.get("channels_last", device.type == "cuda")
+        else torch.contiguous_format
+    )
+    unet = unet.eval().to(device, memory_format=memory_format)
+    decoder = decoder.eval().to(device)
+    denoiser = IDiffFaceDenoiser(unet, device, precision)
+    if options.get("compile"):
+        denoiser.compile()
+    provenance["unet"] = {f: getattr(config, f) for f in sorted(_UNET_FIELDS)}
+    provenance["precision"] = precision
+    return IDiffFaceGenerator(denoiser, decoder, schedule, provenance)
