@@ -30,6 +30,8 @@ def load_embedding_set(path: Path) -> EmbeddingSet:
     path = Path(path)
     if not path.is_file():
         raise FsbenchError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise FsbenchError(f"{path}: not a readable .npz file (not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = set(archive.files)

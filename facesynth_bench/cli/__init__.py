@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="fsbench", standalone_mode=False)
     except FsbenchError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 1
     except typer.Exit as exc:
         return exc.exit_code

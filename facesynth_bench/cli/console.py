@@ -45,7 +45,9 @@ def reported_warnings() -> Iterator[list[str]]:
             for item in caught:
                 text = str(item.message)
                 messages.append(text)
-                err_console.print(f"[bold yellow]warning:[/] {text}", highlight=False)
+                err_console.print(
+                    f"[bold yellow]warning:[/] {text}", highlight=False, soft_wrap=True
+                )
 
 
 @contextlib.contextmanager
