@@ -1,0 +1,1 @@
+"""Face recognition embedders: a registry of named models, batching, caching, datasets."""
