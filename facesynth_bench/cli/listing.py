@@ -28,8 +28,15 @@ def _pair_modes() -> Rows:
     return [(mode, notes[mode]) for mode in PAIR_MODES]
 
 
+def _embedders() -> Rows:
+    from facesynth_bench.embed.registry import DESCRIPTIONS, EMBEDDERS
+
+    return [(name, DESCRIPTIONS.get(name, "(plugin)")) for name in EMBEDDERS.names()]
+
+
 CATALOGS: dict[str, Callable[[], Rows]] = {
     "conventions": _conventions,
+    "embedders": _embedders,
     "pair-modes": _pair_modes,
 }
 

@@ -15,23 +15,14 @@ class Embedder(ABC):
     """A face recognition model behind one call: `embed(images) -> (N, dim)` unit rows.
 
     Subclasses set `name`, `input_size` (H, W of the images `embed` takes), `dim` and a
-    human-readable `normalisation`. `prepare` runs in DataLoader workers and brings one
-    decoded image to `input_size`; `embed` runs in the main process on whole batches.
+    human-readable `normalisation`. Images reach `input_size` through `resize_to` in
+    DataLoader workers; `embed` runs in the main process on whole batches.
     """
 
     name: str
     input_size: tuple[int, int]
     dim: int
     normalisation: str
-
-    def prepare(self, image: np.ndarray) -> np.ndarray:
-        """Resize a uint8 RGB image (H, W, 3) to `input_size` (area when shrinking)."""
-        height, width = self.input_size
-        if image.shape[:2] == (height, width):
-            return image
-        shrink = image.shape[0] > height or image.shape[1] > width
-        interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-        return cv2.resize(image, (width, height), interpolation=interpolation)
 
     @abstractmethod
     def embed(self, images: np.ndarray) -> np.ndarray:
@@ -54,6 +45,16 @@ class Embedder(ABC):
                 f"{self.name}: expected uint8 images (N, {height}, {width}, 3), "
                 f"got {images.dtype} {images.shape}"
             )
+
+
+def resize_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a uint8 RGB image (H, W, 3) to size (H, W): area when shrinking, else linear."""
+    height, width = size
+    if image.shape[:2] == (height, width):
+        return image
+    shrink = image.shape[0] > height or image.shape[1] > width
+    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
 
 
 def l2_normalise(features: np.ndarray) -> np.ndarray:
