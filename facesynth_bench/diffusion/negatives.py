@@ -1,0 +1,110 @@
+"""Negative contexts p- for each identity, chosen from the run's own positive contexts.
+
+Strategies (NegFaceDiff, Caldeira et al. 2025, and the seed paper):
+    far       argmin cosine similarity over the pool (AdaptDiff's choice)
+    close     argmax cosine similarity, excluding the identity itself
+    mid       the lower median by cosine of the other identities
+    random    a seeded uniform choice among the other identities
+    previous  the identity before it, (i - 1) mod N: what NegFaceDiff's code calls "Rand"
+    null      a zero context, passed through the model's context projection as given
+
+Pools are scanned in row blocks, so 100k+ contexts need no N x N matrix; faiss (when
+installed) serves far/close through an exact inner-product index.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from facesynth_bench.errors import FsbenchError
+
+NEGATIVE_STRATEGIES = ("far", "close", "mid", "random", "previous", "null")
+NULL_INDEX = -1
+BLOCK_ROWS = 512
+
+
+@dataclass(frozen=True)
+class Negatives:
+    """Chosen negatives: contexts (N, C) and the pool index of each (-1 for null)."""
+
+    contexts: Tensor
+    indices: Tensor
+
+
+def _unit_rows(pool: Tensor) -> Tensor:
+    return torch.nn.functional.normalize(pool.double(), dim=1)
+
+
+def _blocked_choice(unit: Tensor, strategy: str, block_rows: int) -> Tensor:
+    """far/close/mid indices by scanning (block x N) similarity blocks."""
+    n = unit.shape[0]
+    chosen = torch.empty(n, dtype=torch.long)
+    for start in range(0, n, block_rows):
+        rows = torch.arange(start, min(start + block_rows, n))
+        sims = unit[rows] @ unit.T
+        if strategy == "far":
+            sims[torch.arange(len(rows)), rows] = torch.inf
+            chosen[rows] = sims.argmin(dim=1)
+        elif strategy == "close":
+            sims[torch.arange(len(rows)), rows] = -torch.inf
+            chosen[rows] = sims.argmax(dim=1)
+        else:
+            # drop self by sorting it to the end, then take the lower median of the rest
+            sims[torch.arange(len(rows)), rows] = torch.inf
+            order = sims.argsort(dim=1, stable=True)
+            chosen[rows] = order[:, (n - 2) // 2]
+    return chosen
+
+
+def _faiss_choice(unit: Tensor, strategy: str) -> Tensor:
+    """far/close through an exact faiss inner-product index, skipping self in the top 2."""
+    import faiss
+
+    data = np.ascontiguousarray(unit.float().numpy())
+    # far: the most similar to -q is the least similar to q
+    indexed = -data if strategy == "far" else data
+    index = faiss.IndexFlatIP(data.shape[1])
+    index.add(indexed)
+    _, found = index.search(data, 2)
+    own = np.arange(len(data))
+    pick = np.where(found[:, 0] == own, found[:, 1], found[:, 0])
+    return torch.from_numpy(pick.astype(np.int64))
+
+
+def choose_negatives(
+    pool: Tensor,
+    strategy: str,
+    seed: int = 0,
+    block_rows: int = BLOCK_ROWS,
+    use_faiss: bool | None = None,
+) -> Negatives:
+    """One negative per row of `pool` (N, C) by `strategy`; `seed` drives `random`."""
+    if strategy not in NEGATIVE_STRATEGIES:
+        raise FsbenchError(
+            f"unknown negative strategy {strategy!r}; choose from {', '.join(NEGATIVE_STRATEGIES)}"
+        )
+    n = pool.shape[0]
+    if strategy == "null":
+        return Negatives(torch.zeros_like(pool), torch.full((n,), NULL_INDEX, dtype=torch.long))
+    if n < 2:
+        raise FsbenchError(f"negative strategy {strategy!r} needs at least 2 identities, got {n}")
+    if strategy == "previous":
+        indices = (torch.arange(n) - 1) % n
+    elif strategy == "random":
+        draws = torch.from_numpy(np.random.default_rng(seed).integers(0, n - 1, size=n))
+        indices = draws + (draws >= torch.arange(n)).long()
+    else:
+        if use_faiss is None:
+            use_faiss = strategy != "mid" and importlib.util.find_spec("faiss") is not None
+        unit = _unit_rows(pool)
+        indices = (
+            _faiss_choice(unit, strategy)
+            if use_faiss
+            else _blocked_choice(unit, strategy, block_rows)
+        )
+    return Negatives(pool[indices], indices)
