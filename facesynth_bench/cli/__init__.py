@@ -12,6 +12,7 @@ import typer
 
 from facesynth_bench import __version__
 from facesynth_bench.cli.console import err_console
+from facesynth_bench.cli.demo import demo_command
 from facesynth_bench.cli.embed import embed_command
 from facesynth_bench.cli.evaluate import evaluate_app
 from facesynth_bench.cli.listing import list_command
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(evaluate_app, name="evaluate")
 app.command("list")(list_command)
+app.command("demo")(demo_command)
 app.command("embed")(embed_command)
 
 

@@ -16,6 +16,7 @@ import torch
 from facesynth_bench.metrics.distribution import ScoreMoments
 
 DEFAULT_BINS = 1 << 20
+_CHUNK = 1 << 22  # scores binned per pass
 
 
 class ArraySink:
@@ -75,8 +76,11 @@ class HistogramSink:
             flat = flat.float()
         if self.track_moments:
             self._moments = self._moments.merge(_moments_of_tensor(flat))
-        index = (flat * self._inv_width).floor_().add_(self.bins // 2).clamp_(0, self.bins - 1)
-        self.counts += torch.bincount(index.to(torch.int32), minlength=self.bins)
+        # Chunks bound the temporaries to a few tens of MB whatever the block size.
+        for chunk in flat.split(_CHUNK):
+            index = (chunk * self._inv_width).floor_().add_(self.bins // 2)
+            index = index.clamp_(0, self.bins - 1).to(torch.int32)
+            self.counts += torch.bincount(index, minlength=self.bins)
 
     @property
     def count(self) -> int:
