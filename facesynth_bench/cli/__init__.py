@@ -11,6 +11,7 @@ import sys
 import typer
 
 from facesynth_bench import __version__
+from facesynth_bench.cli.align import align_command
 from facesynth_bench.cli.console import err_console
 from facesynth_bench.cli.demo import demo_command
 from facesynth_bench.cli.embed import embed_command
@@ -29,6 +30,7 @@ app.add_typer(evaluate_app, name="evaluate")
 app.command("list")(list_command)
 app.command("demo")(demo_command)
 app.command("embed")(embed_command)
+app.command("align")(align_command)
 
 
 def _version_callback(value: bool) -> None:

@@ -12,42 +12,19 @@ The descriptors are L2-normalised (dlib's raw ones have norm ~0.4-0.6).
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from facesynth_bench.atomic_files import sha256_file
+from facesynth_bench.data.dlib_models import dlib_model_path, import_dlib
 from facesynth_bench.embed.base import Embedder, l2_normalise
 from facesynth_bench.errors import FsbenchError
 
 BOX_MODES = ("fixed-box", "detect")
 CHIP_SIZE = 150
 _FIXED_BOX_150 = (8, 142)
-
-
-def dlib_model_path(filename: str) -> Path:
-    """Path of a model file shipped in the face-recognition-models package."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise FsbenchError(
-            "the dlib embedder needs the package face-recognition-models "
-            "(pip install 'facesynth-bench[faces]')"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / filename
-    if not path.is_file():
-        raise FsbenchError(f"{path}: dlib model file missing from face-recognition-models")
-    return path
-
-
-def import_dlib():
-    """Import dlib, with an installation hint when it is missing."""
-    try:
-        import dlib
-    except ImportError as exc:
-        raise FsbenchError("the dlib embedder needs dlib (pip install dlib-bin)") from exc
-    return dlib
 
 
 class DlibEmbedder(Embedder):

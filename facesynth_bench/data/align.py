@@ -1,0 +1,269 @@
+"""5-point face alignment to the ArcFace 112x112 template (insightface convention).
+
+A similarity transform (rotation, uniform scale, translation) is fitted by least squares
+(Umeyama, "Least-squares estimation of transformation parameters between two point
+patterns", TPAMI 1991, the estimator of skimage's SimilarityTransform that insightface
+uses) from the 5 landmarks (eye centres, nose tip, mouth corners; image-left first) to
+ARCFACE_TEMPLATE, and the image is warped with OpenCV (bilinear, black border).
+
+Landmark sources and the fallback policy (counted in every report):
+1. a landmarks file (IJB `name x1 y1 ... x5 y5 [score]` lines) when given: every image
+   must have a row, a missing row is an error (or, with skip_bad, a listed failure);
+2. otherwise dlib: HOG frontal face detector (largest face), 68-point shape predictor,
+   reduced to 5 points (mean of each eye's 6 points, nose tip 30, mouth corners 48/54);
+3. when dlib finds no face, `on_miss` decides: `resize` (default) resizes the whole
+   image to 112x112 and counts it as "resized" (right for tightly cropped synthetic
+   faces); `skip` drops it and lists it as "failed" (NegFaceDiff drops undetected
+   faces); `error` stops with the file named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from torch.utils.data import DataLoader, Dataset
+
+from facesynth_bench.atomic_files import write_json_atomic
+from facesynth_bench.data.dlib_models import dlib_model_path, import_dlib
+from facesynth_bench.data.image_io import BadImageError, write_image
+from facesynth_bench.data.layouts import (
+    DatasetLayout,
+    SampleRef,
+    describe_skipped,
+    open_layout,
+)
+from facesynth_bench.data.manifest import MANIFEST_NAME, ManifestWriter, read_manifest
+from facesynth_bench.errors import FsbenchError
+
+ALIGNED_SIZE = 112
+ARCFACE_TEMPLATE = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    dtype=np.float64,
+)
+ON_MISS = ("resize", "skip", "error")
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (2x3 matrix) mapping points src (N, 2) onto dst (N, 2)."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
+        raise FsbenchError(
+            f"similarity_transform: expected two (N, 2) arrays, got {src.shape} and {dst.shape}"
+        )
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    src_c, dst_c = src - src_mean, dst - dst_mean
+    covariance = dst_c.T @ src_c / len(src)
+    u, singular, vt = np.linalg.svd(covariance)
+    sign = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[1, 1] = -1
+    rotation = u @ sign @ vt
+    variance = (src_c**2).sum() / len(src)
+    if variance == 0:
+        raise FsbenchError("similarity_transform: all source points coincide")
+    scale = np.trace(np.diag(singular) @ sign) / variance
+    translation = dst_mean - scale * rotation @ src_mean
+    return np.hstack([scale * rotation, translation[:, None]])
+
+
+def warp_to_template(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Warp a uint8 RGB image so its 5 landmarks land on the 112x112 ArcFace template."""
+    matrix = similarity_transform(landmarks, ARCFACE_TEMPLATE)
+    return cv2.warpAffine(
+        image, matrix, (ALIGNED_SIZE, ALIGNED_SIZE), flags=cv2.INTER_LINEAR, borderValue=0
+    )
+
+
+def five_from_68(points: np.ndarray) -> np.ndarray:
+    """The 5 ArcFace landmarks from dlib/iBUG 68 points: eye centres, nose tip, mouth corners."""
+    points = np.asarray(points, np.float64)
+    return np.stack(
+        [points[36:42].mean(axis=0), points[42:48].mean(axis=0), points[30], points[48], points[54]]
+    )
+
+
+def read_landmarks_file(path: Path) -> dict[str, np.ndarray]:
+    """Read IJB-style `name x1 y1 ... x5 y5 [score]` lines into {name: (5, 2) array}."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise FsbenchError(f"--landmarks {path}: cannot read ({exc})") from exc
+    table: dict[str, np.ndarray] = {}
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) not in (11, 12):
+            raise FsbenchError(
+                f"{path}:{number}: expected a name and 10 coordinates "
+                f"(+ optional score), got {len(fields)} fields"
+            )
+        try:
+            coords = np.array([float(v) for v in fields[1:11]]).reshape(5, 2)
+        except ValueError as exc:
+            raise FsbenchError(f"{path}:{number}: bad coordinate ({exc})") from exc
+        if fields[0] in table:
+            raise FsbenchError(f"{path}:{number}: second row for {fields[0]!r}")
+        table[fields[0]] = coords
+    return table
+
+
+class DlibLandmarker:
+    """dlib HOG detector + 68-point predictor -> 5 ArcFace landmarks, or None (no face)."""
+
+    def __init__(self) -> None:
+        dlib = import_dlib()
+        self._detector = dlib.get_frontal_face_detector()
+        self._predictor = dlib.shape_predictor(
+            str(dlib_model_path("shape_predictor_68_face_landmarks.dat"))
+        )
+
+    def __call__(self, image: np.ndarray) -> np.ndarray | None:
+        upsample = 1 if min(image.shape[:2]) < 200 else 0
+        faces = list(self._detector(image, upsample))
+        if not faces:
+            return None
+        shape = self._predictor(image, max(faces, key=lambda rect: rect.area()))
+        return five_from_68([(p.x, p.y) for p in shape.parts()])
+
+
+@dataclass
+class AlignReport:
+    """How each image was handled: aligned, resized (no face, on_miss=resize) or failed."""
+
+    policy: dict
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"aligned": 0, "resized": 0, "failed": 0}
+    )
+    resized: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+
+def _landmarks_for(table: Mapping[str, np.ndarray], ref: SampleRef) -> np.ndarray | None:
+    return table.get(ref.path, table.get(Path(ref.path).name))
+
+
+class _AlignJobs(Dataset):
+    """Load + align one sample per item (in DataLoader workers)."""
+
+    def __init__(self, layout: DatasetLayout, refs, table, on_miss: str) -> None:
+        self.layout, self.refs, self.table, self.on_miss = layout, refs, table, on_miss
+        self._landmarker: DlibLandmarker | None = None
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, position: int):
+        ref = self.refs[position]
+        try:
+            image = self.layout.load(ref)
+        except BadImageError as exc:
+            return position, None, "failed", exc.reason
+        if self.table is not None:
+            points = _landmarks_for(self.table, ref)
+            if points is None:
+                return position, None, "failed", "no row in the landmarks file"
+        else:
+            if self._landmarker is None:
+                self._landmarker = DlibLandmarker()
+            points = self._landmarker(image)
+            if points is None:
+                if self.on_miss != "resize":
+                    return position, None, "failed", "no face detected"
+                resized = cv2.resize(
+                    image, (ALIGNED_SIZE, ALIGNED_SIZE), interpolation=cv2.INTER_AREA
+                )
+                return position, resized, "resized", ""
+        return position, warp_to_template(image, points), "aligned", ""
+
+
+def align_dataset(
+    src: Path,
+    dst: Path,
+    *,
+    landmarks: Path | None = None,
+    on_miss: str = "resize",
+    skip_bad: bool = False,
+    layout: str = "auto",
+    num_workers: int = 0,
+    suffix: str = ".png",
+    progress=None,
+) -> AlignReport:
+    """Write an aligned 112x112 copy of `src` as `dst/<identity>/<name><suffix>`."""
+    if on_miss not in ON_MISS:
+        raise FsbenchError(f"--on-miss {on_miss!r}: expected one of {', '.join(ON_MISS)}")
+    src, dst = Path(src), Path(dst)
+    if dst.resolve() == src.resolve():
+        raise FsbenchError(f"{dst}: the aligned copy must not overwrite the source dataset")
+    data = open_layout(src, layout)
+    refs, skipped = data.scan()
+    if skipped and not skip_bad:
+        raise FsbenchError(f"{src}: {describe_skipped(skipped)}")
+    table = read_landmarks_file(landmarks) if landmarks is not None else None
+    source = str(landmarks) if landmarks is not None else "dlib 68-point"
+    report = AlignReport(
+        policy={
+            "landmarks": source,
+            "on_miss": on_miss,
+            "template": ARCFACE_TEMPLATE.tolist(),
+            "size": ALIGNED_SIZE,
+        }
+    )
+    report.failed.extend({"path": s.path, "reason": s.reason} for s in skipped)
+    manifest = {r.path: r for r in read_manifest(src)} if (src / MANIFEST_NAME).is_file() else {}
+    loader = DataLoader(
+        _AlignJobs(data, refs, table, on_miss), batch_size=None, num_workers=num_workers
+    )
+    written = []
+    numbered = data.name in ("grid", "recordio")  # samples share a file: name by locator
+    for done, (position, image, action, reason) in enumerate(loader, start=1):
+        ref = refs[position]
+        if image is None:
+            may_skip = on_miss == "skip" if reason == "no face detected" else skip_bad
+            if not may_skip:
+                raise FsbenchError(
+                    f"{src / ref.path}: {reason} (--skip-bad skips unusable "
+                    "files, --on-miss resize|skip handles undetected faces)"
+                )
+            report.counts["failed"] += 1
+            report.failed.append({"path": ref.path, "reason": reason})
+        else:
+            stem = str(ref.locator) if numbered else Path(ref.path).stem
+            rel = f"{ref.identity}/{stem}{suffix}"
+            write_image(dst / rel, np.asarray(image))
+            written.append((ref, rel))
+            report.counts[action] += 1
+            if action == "resized":
+                report.resized.append(ref.path)
+        if progress:
+            progress(done, len(refs))
+    if manifest:
+        with ManifestWriter(dst) as writer:
+            writer.append(
+                dataclasses.replace(manifest[ref.path], path=rel)
+                for ref, rel in written
+                if ref.path in manifest
+            )
+    write_json_atomic(
+        dst / "align_report.json",
+        {
+            "source": str(src),
+            "policy": report.policy,
+            "counts": report.counts,
+            "resized": report.resized,
+            "failed": report.failed,
+        },
+    )
+    return report

@@ -1,0 +1,161 @@
+import json
+
+import numpy as np
+import pytest
+
+from facesynth_bench.data.align import (
+    ARCFACE_TEMPLATE,
+    align_dataset,
+    five_from_68,
+    read_landmarks_file,
+    similarity_transform,
+    warp_to_template,
+)
+from facesynth_bench.data.image_io import read_image
+from facesynth_bench.data.manifest import ManifestRecord, ManifestWriter, read_manifest
+from facesynth_bench.data.writers import write_folder_dataset
+from facesynth_bench.errors import FsbenchError
+
+
+def _apply(matrix, points):
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def _similarity(angle, scale, shift):
+    c, s = np.cos(angle), np.sin(angle)
+    return np.hstack([scale * np.array([[c, -s], [s, c]]), np.asarray(shift)[:, None]])
+
+
+def test_template_maps_onto_itself_exactly():
+    matrix = similarity_transform(ARCFACE_TEMPLATE, ARCFACE_TEMPLATE)
+    np.testing.assert_allclose(matrix, [[1, 0, 0], [0, 1, 0]], atol=1e-12)
+
+
+def test_recovers_a_known_similarity_and_hits_the_template():
+    forward = _similarity(0.4, 2.3, [40.0, -12.0])
+    src = _apply(forward, ARCFACE_TEMPLATE)  # template moved into a larger photo
+    matrix = similarity_transform(src, ARCFACE_TEMPLATE)
+    np.testing.assert_allclose(_apply(matrix, src), ARCFACE_TEMPLATE, atol=1e-9)
+    back = np.vstack([forward, [0, 0, 1]])
+    np.testing.assert_allclose(matrix, np.linalg.inv(back)[:2], atol=1e-12)
+
+
+def test_no_reflection_is_fitted():
+    mirrored = ARCFACE_TEMPLATE * [-1, 1]
+    matrix = similarity_transform(mirrored, ARCFACE_TEMPLATE)
+    assert np.linalg.det(matrix[:, :2]) > 0
+
+
+def test_warp_puts_landmark_blobs_on_the_template():
+    forward = _similarity(-0.3, 1.7, [30.0, 25.0])
+    src = _apply(forward, ARCFACE_TEMPLATE)
+    yy, xx = np.mgrid[0:260, 0:260]
+    image = np.zeros((260, 260, 3), np.uint8)
+    for x, y in src:
+        blob = np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 2.5**2))
+        image[..., 0] = np.maximum(image[..., 0], (255 * blob).astype(np.uint8))
+    warped = warp_to_template(image, src)[..., 0].astype(float)
+    assert warped.shape == (112, 112)
+    for x, y in ARCFACE_TEMPLATE:
+        y0, x0 = round(y), round(x)
+        patch = warped[y0 - 4 : y0 + 5, x0 - 4 : x0 + 5]
+        py, px = np.mgrid[y0 - 4 : y0 + 5, x0 - 4 : x0 + 5]
+        centroid = np.array([(patch * px).sum(), (patch * py).sum()]) / patch.sum()
+        np.testing.assert_allclose(centroid, [x, y], atol=0.25)
+
+
+def test_five_from_68_picks_eye_centres_nose_and_mouth_corners():
+    points = np.arange(136, dtype=float).reshape(68, 2)
+    five = five_from_68(points)
+    np.testing.assert_allclose(five[0], points[36:42].mean(axis=0))
+    np.testing.assert_allclose(five[1], points[42:48].mean(axis=0))
+    np.testing.assert_allclose(five[2:], points[[30, 48, 54]])
+
+
+def _landmark_line(name, points, score=True):
+    coords = " ".join(f"{v:.4f}" for v in np.asarray(points).ravel())
+    return f"{name} {coords}" + (" 0.99" if score else "")
+
+
+def test_landmarks_file_errors_name_the_line(tmp_path):
+    path = tmp_path / "lm.txt"
+    path.write_text(_landmark_line("a.jpg", ARCFACE_TEMPLATE) + "\nb.jpg 1 2 3\n")
+    with pytest.raises(FsbenchError, match=r"lm\.txt:2: expected a name and 10 coordinates"):
+        read_landmarks_file(path)
+    line = _landmark_line("a.jpg", ARCFACE_TEMPLATE, score=False)
+    path.write_text(f"{line}\n{line}\n")
+    with pytest.raises(FsbenchError, match=r"lm\.txt:2: second row for 'a\.jpg'"):
+        read_landmarks_file(path)
+
+
+def _photo_dataset(tmp_path):
+    """Two identities of 200x200 'photos' whose landmarks are a known similarity of the template."""
+    rng = np.random.default_rng(0)
+    images = {
+        f"p{i}": [rng.integers(0, 256, (200, 200, 3), dtype=np.uint8) for _ in range(2)]
+        for i in range(2)
+    }
+    write_folder_dataset(tmp_path / "src", images)
+    src_points = _apply(_similarity(0.2, 1.4, [20.0, 15.0]), ARCFACE_TEMPLATE)
+    lines = [_landmark_line(f"p{i}/{j}.png", src_points) for i in range(2) for j in range(2)]
+    return images, src_points, lines
+
+
+def test_align_dataset_with_landmarks_file(tmp_path):
+    images, src_points, lines = _photo_dataset(tmp_path)
+    (tmp_path / "lm.txt").write_text("\n".join(lines) + "\n")
+    with ManifestWriter(tmp_path / "src") as writer:
+        writer.append([ManifestRecord("p0/0.png", "p0", 0, "idiff-face", 3, "c")])
+    report = align_dataset(tmp_path / "src", tmp_path / "dst", landmarks=tmp_path / "lm.txt")
+    assert report.counts == {"aligned": 4, "resized": 0, "failed": 0}
+    out = read_image(tmp_path / "dst" / "p1" / "1.png")
+    np.testing.assert_array_equal(out, warp_to_template(images["p1"][1], src_points.round(4)))
+    assert read_manifest(tmp_path / "dst") == [
+        ManifestRecord("p0/0.png", "p0", 0, "idiff-face", 3, "c")
+    ]
+    saved = json.loads((tmp_path / "dst" / "align_report.json").read_text())
+    assert saved["counts"]["aligned"] == 4
+
+
+def test_missing_landmark_rows_are_named_or_reported(tmp_path):
+    _, _, lines = _photo_dataset(tmp_path)
+    (tmp_path / "lm.txt").write_text("\n".join(lines[:3]) + "\n")
+    with pytest.raises(FsbenchError, match=r"p1/1\.png: no row in the landmarks file"):
+        align_dataset(tmp_path / "src", tmp_path / "dst", landmarks=tmp_path / "lm.txt")
+    report = align_dataset(
+        tmp_path / "src", tmp_path / "dst2", landmarks=tmp_path / "lm.txt", skip_bad=True
+    )
+    assert report.counts == {"aligned": 3, "resized": 0, "failed": 1}
+    assert report.failed == [{"path": "p1/1.png", "reason": "no row in the landmarks file"}]
+
+
+def test_dlib_fallback_policy_is_counted(tmp_path):
+    pytest.importorskip("dlib")
+    images = {"x": [np.full((64, 64, 3), 90, np.uint8), np.full((64, 64, 3), 30, np.uint8)]}
+    write_folder_dataset(tmp_path / "src", images)
+    report = align_dataset(tmp_path / "src", tmp_path / "a")
+    assert report.counts == {"aligned": 0, "resized": 2, "failed": 0}
+    assert read_image(tmp_path / "a" / "x" / "0.png").shape == (112, 112, 3)
+    skipped = align_dataset(tmp_path / "src", tmp_path / "b", on_miss="skip")
+    assert skipped.counts["failed"] == 2 and skipped.failed[0]["reason"] == "no face detected"
+    with pytest.raises(FsbenchError, match=r"x/0\.png: no face detected"):
+        align_dataset(tmp_path / "src", tmp_path / "c", on_miss="error")
+
+
+def test_cli_align_writes_report_and_exits_1_on_missing_rows(tmp_path, capsys):
+    from facesynth_bench.cli import main
+
+    _, _, lines = _photo_dataset(tmp_path)
+    (tmp_path / "lm.txt").write_text("\n".join(lines[:3]) + "\n")
+    args = [
+        "align",
+        str(tmp_path / "src"),
+        str(tmp_path / "dst"),
+        "--landmarks",
+        str(tmp_path / "lm.txt"),
+    ]
+    assert main(args) == 1
+    assert "no row in the landmarks file" in capsys.readouterr().err
+    assert main([*args, "--skip-bad"]) == 0
+    report = json.loads((tmp_path / "dst" / "align_report.json").read_text())
+    assert report["counts"] == {"aligned": 3, "resized": 0, "failed": 1}
