@@ -1,0 +1,123 @@
+"""The `latent_dcgan` backend: epsilon model over the DCGAN z + the DCGAN decoder.
+
+Options (the `[backend.options]` table of a preset):
+    decoder: path of converted DCGAN weights (default: the shipped DigiFace DCGAN)
+    precision: auto | fp32 | bf16 | fp16 (autocast of the denoiser on CUDA; fp32 on CPU)
+The checkpoint is a denoiser file written by `save_denoiser`; its header may name the
+noise schedule as {"schedule": {"name": "linear", "num_timesteps": 1000}} (the default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from facesynth_bench.atomic_files import sha256_file
+from facesynth_bench.backends.latent_dcgan.dcgan import (
+    IMAGE_SIZE,
+    DCGANGenerator,
+    decode_latents,
+    default_weights_path,
+    load_dcgan_generator,
+)
+from facesynth_bench.backends.latent_dcgan.denoiser import LatentDenoiser, load_denoiser
+from facesynth_bench.devices import autocast_for
+from facesynth_bench.diffusion.schedules import NoiseSchedule
+from facesynth_bench.errors import FsbenchError
+
+KNOWN_OPTIONS = {"decoder", "precision"}
+
+
+class LatentDCGANDenoiser:
+    """Sampling-time eps(x, t, context): no autograd, inputs moved to the model's device."""
+
+    def __init__(self, model: LatentDenoiser, device: torch.device, precision: str) -> None:
+        self.model = model
+        self.device = device
+        self.precision = precision
+
+    def _run(self, step: Callable[[], Tensor]) -> Tensor:
+        with torch.no_grad(), autocast_for(self.device, self.precision):
+            return step().float()
+
+    def bind(self, context: Tensor | None) -> Callable[[Tensor, Tensor], Tensor]:
+        """eps(x, t) with the context projected once for a whole sampling run."""
+        with torch.no_grad():
+            bound = self.model.bind(None if context is None else context.to(self.device))
+        return lambda x, t: self._run(lambda: bound(x.to(self.device), t.to(self.device)))
+
+    def __call__(self, x: Tensor, t: Tensor, context: Tensor | None) -> Tensor:
+        return self.bind(context)(x, t)
+
+
+class LatentDCGANModel:
+    """latent_dcgan loaded for sampling: 100-d latent, 128-d dlib contexts, 64x64 images."""
+
+    def __init__(
+        self,
+        denoiser: LatentDCGANDenoiser,
+        generator: DCGANGenerator,
+        schedule: NoiseSchedule,
+        provenance: dict[str, Any],
+    ) -> None:
+        config = denoiser.model.config
+        self.denoiser = denoiser
+        self.generator = generator
+        self.schedule = schedule
+        self.latent_shape = (config.latent_dim,)
+        self.context_dim = config.context_dim
+        self.image_size = (IMAGE_SIZE, IMAGE_SIZE)
+        self._provenance = provenance
+
+    def decode(self, latents: Tensor) -> Tensor:
+        """Latents z (B, 100) -> images float in [0, 1], (B, 3, 64, 64), via the DCGAN."""
+        return decode_latents(self.generator, latents)
+
+    def describe(self) -> dict[str, Any]:
+        """Backend name, denoiser and decoder files with their SHA-256, denoiser header."""
+        return dict(self._provenance)
+
+
+def _schedule_from(header: dict[str, Any], checkpoint: Path) -> NoiseSchedule:
+    settings = header.get("schedule", {"name": "linear", "num_timesteps": 1000})
+    try:
+        return NoiseSchedule.named(settings["name"], int(settings["num_timesteps"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FsbenchError(
+            f"latent-dcgan denoiser {checkpoint}: bad 'schedule' in the header ({exc})"
+        ) from exc
+
+
+def load(
+    checkpoint: Path | None, options: dict[str, Any], device: torch.device
+) -> LatentDCGANModel:
+    """Build the latent_dcgan backend from a denoiser file and the DCGAN decoder."""
+    unknown = set(options) - KNOWN_OPTIONS
+    if unknown:
+        raise FsbenchError(
+            f"latent_dcgan backend options {sorted(unknown)}: unknown; "
+            f"expected {sorted(KNOWN_OPTIONS)}"
+        )
+    if checkpoint is None:
+        raise FsbenchError(
+            "latent_dcgan backend: no denoiser checkpoint given and no trained weights ship "
+            "with this version; pass a file written by save_denoiser"
+        )
+    checkpoint = Path(checkpoint)
+    model, header = load_denoiser(checkpoint, device)
+    decoder_path = Path(options.get("decoder", default_weights_path()))
+    generator = load_dcgan_generator(decoder_path, device)
+    provenance = {
+        "backend": "latent_dcgan",
+        "checkpoint": str(checkpoint),
+        "checkpoint_sha256": sha256_file(checkpoint),
+        "decoder": str(decoder_path),
+        "decoder_sha256": sha256_file(decoder_path),
+        "header": header,
+    }
+    denoiser = LatentDCGANDenoiser(model, device, options.get("precision", "auto"))
+    return LatentDCGANModel(denoiser, generator, _schedule_from(header, checkpoint), provenance)
