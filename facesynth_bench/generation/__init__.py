@@ -1,0 +1,1 @@
+"""Dataset generation: contexts -> negatives -> sampler loop -> PNGs + manifest, resumable."""

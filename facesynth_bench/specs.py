@@ -1,0 +1,251 @@
+"""Generator presets: TOML files found in the built-in and user folders, validated.
+
+Built-ins live in `generators/` of a checkout and, in an installed wheel, in
+`facesynth_bench/_bundled/generators`. User folders come from `--presets DIR` options
+or the `FSBENCH_GENERATORS_PATH` environment variable (os.pathsep-separated) and
+override built-ins of the same name, with a warning. A preset may `extends` another and
+override single keys. Schema: see docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from facesynth_bench.diffusion.guidance import GuidanceSchedule
+from facesynth_bench.diffusion.negatives import NEGATIVE_STRATEGIES
+from facesynth_bench.diffusion.samplers import Sampler
+from facesynth_bench.errors import FsbenchError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENV_VAR = "FSBENCH_GENERATORS_PATH"
+CONTEXT_SOURCES = ("uniform", "backend")
+_SCHEMA: dict[str, set[str] | None] = {
+    "name": None,
+    "version": None,
+    "description": None,
+    "extends": None,
+    "backend": {"name", "checkpoint", "options"},
+    "sampler": {"name", "steps", "eta"},
+    "guidance": {"schedule", "w_max", "points"},
+    "negatives": {"strategy"},
+    "contexts": {"source", "normalize"},
+    "output": {"size"},
+}
+
+
+@dataclass(frozen=True)
+class GeneratorPreset:
+    """A resolved preset: backend + checkpoint + sampler + guidance + negatives + output."""
+
+    name: str
+    version: int
+    description: str
+    backend: str
+    checkpoint: str | None
+    backend_options: dict[str, Any]
+    sampler: Sampler
+    guidance: GuidanceSchedule
+    negatives: str
+    context_source: str
+    normalize_contexts: bool
+    image_size: int | None
+    source: str = field(compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved preset as JSON-able data (recorded in every dataset.json)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "backend": {
+                "name": self.backend,
+                "checkpoint": self.checkpoint,
+                "options": self.backend_options,
+            },
+            "sampler": {
+                "name": self.sampler.name,
+                "steps": self.sampler.steps,
+                "eta": self.sampler.eta,
+            },
+            "guidance": self.guidance.describe(),
+            "negatives": {"strategy": self.negatives},
+            "contexts": {"source": self.context_source, "normalize": self.normalize_contexts},
+            "output": {"size": self.image_size},
+        }
+
+    def summary(self) -> str:
+        """One line: sampler, guidance, negatives, size, backend."""
+        sampler = f"{self.sampler.name}-{self.sampler.steps}"
+        if self.sampler.name == "ddim":
+            sampler += f" eta={self.sampler.eta:g}"
+        guidance = self.guidance.name
+        if self.guidance.name not in ("none", "piecewise"):
+            guidance += f"(w_max={self.guidance.w_max:g})"
+        size = f"{self.image_size}px" if self.image_size else "native size"
+        negatives = self.negatives if not self.guidance.is_unguided else "-"
+        return (
+            f"{sampler}, guidance {guidance}, negatives {negatives}, {size}, "
+            f"backend {self.backend}. {self.description}"
+        )
+
+
+def builtin_folder() -> Path:
+    """The built-in presets: the wheel's bundled copy, else the checkout's `generators/`."""
+    package = Path(__file__).resolve().parent
+    bundled = package / "_bundled" / "generators"
+    return bundled if bundled.is_dir() else package.parent / "generators"
+
+
+def search_folders(extra: Sequence[Path] = ()) -> list[Path]:
+    """Built-in folder first, then $FSBENCH_GENERATORS_PATH entries, then `extra`."""
+    env = [Path(p) for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
+    return [builtin_folder(), *env, *extra]
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise FsbenchError(f"preset {path}: cannot read TOML ({exc})") from exc
+
+
+def discover(extra: Sequence[Path] = ()) -> dict[str, Path]:
+    """Preset name -> file; later folders override earlier ones with a warning."""
+    found: dict[str, Path] = {}
+    for folder in search_folders(extra):
+        if not folder.is_dir():
+            if folder != builtin_folder():
+                raise FsbenchError(f"preset folder {folder}: no such folder")
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            name = _read_toml(path).get("name", path.stem)
+            if name in found and found[name].parent != folder:
+                warnings.warn(f"preset {name!r}: {path} overrides {found[name]}", stacklevel=2)
+            elif name in found:
+                raise FsbenchError(f"preset {name!r} is defined twice: {found[name]} and {path}")
+            found[name] = path
+    return found
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _raw(name: str, files: dict[str, Path], chain: tuple[str, ...] = ()) -> dict[str, Any]:
+    if name not in files:
+        close = difflib.get_close_matches(name, files, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise FsbenchError(
+            f"unknown generator preset {name!r}.{hint} Available: {', '.join(sorted(files))}"
+        )
+    if name in chain:
+        raise FsbenchError(f"preset {name!r}: circular 'extends' ({' -> '.join(chain)})")
+    path = files[name]
+    data = _read_toml(path)
+    _check_keys(data, path)
+    data.setdefault("name", name)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    merged = _merge(_raw(base, files, (*chain, name)), data)
+    merged["name"] = data["name"]
+    merged["description"] = data.get("description", "")
+    return merged
+
+
+def _check_keys(data: dict[str, Any], path: Path) -> None:
+    for key, value in data.items():
+        if key not in _SCHEMA:
+            raise FsbenchError(f"preset {path}: unknown key {key!r}; expected {sorted(_SCHEMA)}")
+        allowed = _SCHEMA[key]
+        if allowed is not None:
+            if not isinstance(value, dict):
+                raise FsbenchError(f"preset {path}: [{key}] must be a table")
+            unknown = set(value) - allowed
+            if unknown:
+                raise FsbenchError(
+                    f"preset {path}: unknown key(s) {sorted(unknown)} in [{key}]; "
+                    f"expected {sorted(allowed)}"
+                )
+
+
+def _build(data: dict[str, Any], path: Path) -> GeneratorPreset:
+    def table(key: str) -> dict[str, Any]:
+        return data.get(key, {})
+
+    try:
+        backend = table("backend")
+        if "name" not in backend:
+            raise FsbenchError("[backend] needs a 'name'")
+        sampler = table("sampler")
+        guidance = table("guidance")
+        points = tuple((float(a), float(b)) for a, b in guidance.get("points", ()))
+        negatives = table("negatives").get("strategy", "far")
+        if negatives not in NEGATIVE_STRATEGIES:
+            raise FsbenchError(
+                f"[negatives] strategy {negatives!r}: expected one of "
+                f"{', '.join(NEGATIVE_STRATEGIES)}"
+            )
+        contexts = table("contexts")
+        source = contexts.get("source", "uniform")
+        if source not in CONTEXT_SOURCES:
+            raise FsbenchError(
+                f"[contexts] source {source!r}: expected one of {', '.join(CONTEXT_SOURCES)}"
+            )
+        size = table("output").get("size")
+        if size is not None and (not isinstance(size, int) or size < 8):
+            raise FsbenchError(f"[output] size must be an integer >= 8, got {size!r}")
+        return GeneratorPreset(
+            name=data["name"],
+            version=int(data.get("version", 1)),
+            description=str(data.get("description", "")),
+            backend=str(backend["name"]),
+            checkpoint=backend.get("checkpoint"),
+            backend_options=dict(backend.get("options", {})),
+            sampler=Sampler(
+                str(sampler.get("name", "ddpm")),
+                int(sampler.get("steps", 1000)),
+                float(sampler.get("eta", 0.0)),
+            ),
+            guidance=GuidanceSchedule(
+                str(guidance.get("schedule", "none")), float(guidance.get("w_max", 0.0)), points
+            ),
+            negatives=negatives,
+            context_source=source,
+            normalize_contexts=bool(contexts.get("normalize", False)),
+            image_size=size,
+            source=str(path),
+        )
+    except FsbenchError as exc:
+        raise FsbenchError(f"preset {path}: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise FsbenchError(f"preset {path}: bad value ({exc})") from exc
+
+
+def load_preset(name: str, extra: Sequence[Path] = ()) -> GeneratorPreset:
+    """Find, merge (`extends`) and validate the preset called `name`."""
+    files = discover(extra)
+    return _build(_raw(name, files), files.get(name, Path(name)))
+
+
+def all_presets(extra: Sequence[Path] = ()) -> list[GeneratorPreset]:
+    """Every discoverable preset, validated, sorted by name."""
+    files = discover(extra)
+    return [_build(_raw(name, files), files[name]) for name in sorted(files)]
