@@ -112,3 +112,34 @@ def embed_command(
     console.print(
         f"wrote {out} ({result.embeddings.shape[0]} x {result.embeddings.shape[1]}) and {report}"
     )
+
+
+def embedding_set_from_dataset(
+    dataset: Path,
+    embedder: str | None,
+    *,
+    checkpoint: Path | None,
+    batch_size: int,
+    max_identities: int | None,
+    max_images: int | None,
+    skip_bad: bool,
+    device: str,
+):
+    """Embed a dataset for an evaluation command: an EmbeddingSet whose meta says how."""
+    from facesynth_bench.embedding_set import EmbeddingSet
+
+    if embedder is None:
+        raise FsbenchError("--dataset needs --embedder NAME (see `fsbench list embedders`)")
+    result = run_embedding(
+        dataset,
+        embedder,
+        checkpoint=checkpoint,
+        batch_size=batch_size,
+        max_identities=max_identities,
+        max_images=max_images,
+        skip_bad=skip_bad,
+        device=device,
+        use_cache=True,
+        cache_dir=None,
+    )
+    return EmbeddingSet(result.embeddings, result.labels, result.paths, result.metadata)

@@ -9,8 +9,10 @@ import typer
 
 from facesynth_bench.atomic_files import sha256_file, write_json_atomic
 from facesynth_bench.cli.console import console, progress_callback, reported_warnings
+from facesynth_bench.cli.embed import embedding_set_from_dataset
 from facesynth_bench.devices import resolve_device
 from facesynth_bench.embedding_set import load_embedding_set
+from facesynth_bench.errors import FsbenchError
 from facesynth_bench.metrics.all_pairs import PAIR_MODES, PairPlan
 from facesynth_bench.metrics.score_sinks import DEFAULT_BINS
 from facesynth_bench.metrics.separability import evaluate_separability
@@ -25,9 +27,18 @@ evaluate_app = typer.Typer(
 
 @evaluate_app.command("separability")
 def separability_command(
-    embeddings: Path = typer.Option(
-        ..., "--embeddings", help="NPZ with `embeddings` (N x D) and `labels` (N,)."
+    embeddings: Path | None = typer.Option(
+        None, "--embeddings", help="NPZ with `embeddings` (N x D) and `labels` (N,)."
     ),
+    dataset: Path | None = typer.Option(
+        None, "--dataset", help="Or a dataset folder, embedded first with --embedder."
+    ),
+    embedder: str | None = typer.Option(None, "--embedder", help="Embedder for --dataset."),
+    checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Embedder weights."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Embedding batch size."),
+    max_identities: int | None = typer.Option(None, "--max-identities", help="First K ids."),
+    max_images: int | None = typer.Option(None, "--max-images", help="First M images per id."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip and report unusable files."),
     out: Path = typer.Option(..., "--out", help="Output folder for JSON and figure."),
     pairs: str = typer.Option("exhaustive", "--pairs", help=f"Pair mode: {', '.join(PAIR_MODES)}."),
     fraction: float = typer.Option(
@@ -51,7 +62,22 @@ def separability_command(
     torch_device = resolve_device(device)
     plan = PairPlan(pairs, fraction, seed)
     with reported_warnings() as warning_texts:
-        data = load_embedding_set(embeddings)
+        if (embeddings is None) == (dataset is None):
+            raise FsbenchError("give exactly one of --embeddings FILE.npz or --dataset DIR")
+        source = embeddings if embeddings is not None else dataset
+        if dataset is not None:
+            data = embedding_set_from_dataset(
+                dataset,
+                embedder,
+                checkpoint=checkpoint,
+                batch_size=batch_size,
+                max_identities=max_identities,
+                max_images=max_images,
+                skip_bad=skip_bad,
+                device=device,
+            )
+        else:
+            data = load_embedding_set(embeddings)
         with progress_callback("scoring pairs") as progress:
             result = evaluate_separability(
                 data.embeddings,
@@ -62,17 +88,21 @@ def separability_command(
                 normalize=normalize,
                 device=torch_device,
                 bins=bins,
-                source=str(embeddings),
+                source=str(source),
                 progress=progress,
             )
     report = {
         **result.metrics,
         "device": str(torch_device),
-        "input": {"path": str(embeddings), "sha256": sha256_file(embeddings), **data.meta},
+        "input": {
+            "path": str(source),
+            **({"sha256": sha256_file(embeddings)} if embeddings is not None else {}),
+            **data.meta,
+        },
         "warnings": warning_texts,
         "provenance": provenance(time.perf_counter() - started),
     }
     write_json_atomic(out / "separability.json", report)
-    plot_score_histograms(result.curve, result.metrics, out / "histogram.png", embeddings.name)
-    console.print(separability_table({embeddings.name: result.metrics}, title="separability"))
+    plot_score_histograms(result.curve, result.metrics, out / "histogram.png", source.name)
+    console.print(separability_table({source.name: result.metrics}, title="separability"))
     console.print(f"wrote {out / 'separability.json'} and {out / 'histogram.png'}")

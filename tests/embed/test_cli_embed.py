@@ -89,3 +89,44 @@ def test_embed_errors_exit_1_with_the_file_named(tmp_path, capsys):
         == 1
     )
     assert "Did you mean 'iresnet'" in capsys.readouterr().err
+
+
+def test_evaluate_separability_from_a_dataset(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FSBENCH_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(1)
+    bases = [rng.integers(0, 256, (150, 150, 3)).astype(np.int16) for _ in range(3)]
+    images = {
+        f"{i}": [
+            np.clip(b + rng.integers(-8, 9, b.shape), 0, 255).astype(np.uint8) for _ in range(3)
+        ]
+        for i, b in enumerate(bases)
+    }
+    write_flat_dataset(tmp_path / "ds", images)
+    (tmp_path / "ds" / "2_9.png").write_bytes(b"\x89PNG")
+    out = tmp_path / "sep"
+    args = [
+        "evaluate",
+        "separability",
+        "--dataset",
+        str(tmp_path / "ds"),
+        "--embedder",
+        "dlib",
+        "--out",
+        str(out),
+        "--max-identities",
+        "3",
+        "--max-images",
+        "4",
+        "--device",
+        "cpu",
+    ]
+    assert main(args) == 1
+    assert "2_9.png: not a readable image" in capsys.readouterr().err
+    assert main([*args, "--skip-bad"]) == 0
+    report = json.loads((out / "separability.json").read_text())
+    assert report["input"]["counts"]["images"] == 9
+    assert report["input"]["skipped"][0]["path"] == "2_9.png"
+    assert report["input"]["embedder"]["embedder"] == "dlib"
+    assert any((tmp_path / "cache" / "embeddings").rglob("*.npz"))
+    assert main(["evaluate", "separability", "--out", str(out)]) == 1
+    assert "exactly one of --embeddings" in capsys.readouterr().err
