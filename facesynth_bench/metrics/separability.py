@@ -6,7 +6,6 @@ impostor mean and population std, FDR, d', AUC, over the pairs a PairPlan select
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,14 +21,10 @@ from facesynth_bench.metrics.all_pairs import (
     group_by_identity,
     score_pairs,
 )
-from facesynth_bench.metrics.conventions import CONVENTIONS, OperatingPoint
-from facesynth_bench.metrics.distribution import decidability, fisher_discriminant_ratio
+from facesynth_bench.metrics.conventions import CONVENTIONS
 from facesynth_bench.metrics.error_curve import ErrorCurve
-from facesynth_bench.metrics.roc import roc_auc, roc_table
 from facesynth_bench.metrics.score_sinks import DEFAULT_BINS
-
-FMR_TARGETS = {"fmr100": 1e-2, "fmr1000": 1e-3}
-EXTRA_FMR_TARGETS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
+from facesynth_bench.metrics.verification import finite_or_none, verification_metrics
 
 
 class SingletonIdentityWarning(UserWarning):
@@ -79,7 +74,7 @@ def evaluate_separability(
     progress: Callable[[int, int], None] | None = None,
 ) -> Separability:
     """Score all pairs of `embeddings` by identity `labels` and compute separability metrics."""
-    rules = CONVENTIONS.get(convention)
+    CONVENTIONS.get(convention)  # fail on an unknown name before any work
     order, codes, identities = group_by_identity(np.asarray(labels))
     if len(identities) < 2:
         raise FsbenchError(
@@ -99,54 +94,17 @@ def evaluate_separability(
     values = prepare_embeddings(embeddings[order], normalize, torch.device(device), source)
     scores = score_pairs(values, codes, plan, engine=engine, bins=bins, progress=progress)
     curve = scores.curve()
-    eer = rules.eer(curve)
-    points: dict[str, OperatingPoint] = {
-        name: rules.fnmr_at_fmr(curve, target) for name, target in FMR_TARGETS.items()
-    }
-    g, i = scores.genuine_moments, scores.impostor_moments
-    metrics: dict[str, Any] = {
-        "eer": eer.eer,
-        "eer_threshold": eer.point.threshold,
-        **{name: point.fnmr for name, point in points.items()},
-        **{f"{name}_threshold": point.threshold for name, point in points.items()},
-        "genuine_mean": g.mean,
-        "genuine_std": g.std,
-        "impostor_mean": i.mean,
-        "impostor_std": i.std,
-        "fdr": fisher_discriminant_ratio(g, i),
-        "dprime": decidability(g, i),
-        "auc": roc_auc(curve),
-        "fnmr_at_fmr": {
-            f"{target:g}": rules.fnmr_at_fmr(curve, target).fnmr
-            for target in EXTRA_FMR_TARGETS
-            if target * curve.n_impostor >= 1
-        },
-        "n_genuine": scores.n_genuine,
-        "n_impostor": scores.n_impostor,
+    metrics = {
+        **verification_metrics(curve, scores.genuine_moments, scores.impostor_moments, convention),
         "n_identities": len(identities),
         "n_images": len(codes),
         "n_singleton_identities": singletons,
         "embedding_dim": int(values.shape[1]),
         "normalized": normalize,
-        "convention": convention,
         "pairs": plan.mode,
         "pairs_fraction": plan.fraction if plan.mode == "sampled-fraction" else None,
         "seed": plan.seed,
         "engine": scores.engine,
         "histogram_bins": bins if scores.engine == "histogram" else None,
-        "histogram_bin_width": curve.resolution or None,
-        "rate_error_bound": max([eer.point.bound] + [p.bound for p in points.values()]),
-        "roc": roc_table(curve),
     }
-    return Separability(_finite_or_none(metrics), curve, scores)
-
-
-def _finite_or_none(obj: Any) -> Any:
-    """Replace non-finite floats by None so the result is strict JSON."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {key: _finite_or_none(value) for key, value in obj.items()}
-    if isinstance(obj, list):
-        return [_finite_or_none(value) for value in obj]
-    return obj
+    return Separability(finite_or_none(metrics), curve, scores)
