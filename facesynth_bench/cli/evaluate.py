@@ -1,4 +1,4 @@
-"""`fsbench evaluate ...`: score embeddings (and, later, score files and protocols)."""
+"""`fsbench evaluate ...`: separability of embeddings, metrics of score files."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from facesynth_bench.devices import resolve_device
 from facesynth_bench.embedding_set import load_embedding_set
 from facesynth_bench.errors import FsbenchError
 from facesynth_bench.metrics.all_pairs import PAIR_MODES, PairPlan
+from facesynth_bench.metrics.score_sets import evaluate_scores
 from facesynth_bench.metrics.score_sinks import DEFAULT_BINS
 from facesynth_bench.metrics.separability import evaluate_separability
 from facesynth_bench.report.provenance import provenance
 from facesynth_bench.report.score_plots import plot_score_histograms
 from facesynth_bench.report.separability_table import separability_table
+from facesynth_bench.score_files import read_score_files
 
 evaluate_app = typer.Typer(
     help="Evaluate embeddings, score files or FR models.", no_args_is_help=True
@@ -106,3 +108,55 @@ def separability_command(
     plot_score_histograms(result.curve, result.metrics, out / "histogram.png", source.name)
     console.print(separability_table({source.name: result.metrics}, title="separability"))
     console.print(f"wrote {out / 'separability.json'} and {out / 'histogram.png'}")
+
+
+@evaluate_app.command("scores")
+def scores_command(
+    out: Path = typer.Option(..., "--out", help="Output folder for JSON and figure."),
+    genuine: Path | None = typer.Option(
+        None, "--genuine", help="Genuine scores: text, one per line (pyeer), or .npy."
+    ),
+    impostor: Path | None = typer.Option(None, "--impostor", help="Impostor scores, likewise."),
+    scores: Path | None = typer.Option(
+        None, "--scores", help="Or one labelled file: bob 2/4/5 columns or (N, 2) .npy."
+    ),
+    convention: str = typer.Option(
+        "strict", "--convention", help="strict, bob, pyeer or insightface."
+    ),
+    distance: bool = typer.Option(
+        False, "--distance", help="Scores are distances: lower means a match."
+    ),
+    nan_policy: str = typer.Option(
+        "error", "--nan-policy", help="error, or fta: count NaN/Inf as failures to acquire."
+    ),
+) -> None:
+    """Verification metrics of score files made by any tool (pyeer, bob, NumPy)."""
+    started = time.perf_counter()
+    with reported_warnings() as warning_texts:
+        data = read_score_files(genuine, impostor, scores)
+        result = evaluate_scores(
+            data.genuine,
+            data.impostor,
+            convention=convention,
+            distance=distance,
+            nan_policy=nan_policy,
+            source=data.source,
+        )
+    inputs = [path for path in (genuine, impostor, scores) if path is not None]
+    report = {
+        **result.metrics,
+        "input": {
+            "format": data.format,
+            "files": [{"path": str(p), "sha256": sha256_file(p)} for p in inputs],
+        },
+        "warnings": warning_texts,
+        "provenance": provenance(time.perf_counter() - started),
+    }
+    write_json_atomic(out / "scores.json", report)
+    plot_score_histograms(
+        result.curve, result.metrics, out / "histogram.png", data.source, distance=distance
+    )
+    table = separability_table({Path(inputs[0]).name: result.metrics}, title="scores")
+    console.print(table)
+    console.print(f"decision rule: {result.metrics['decision']}")
+    console.print(f"wrote {out / 'scores.json'} and {out / 'histogram.png'}")

@@ -71,9 +71,9 @@ class ErrorCurve:
 
 def _check_sizes(n_genuine: int, n_impostor: int) -> None:
     if n_genuine == 0:
-        raise FsbenchError("no genuine scores: every identity has a single sample")
+        raise FsbenchError("no genuine scores to evaluate")
     if n_impostor == 0:
-        raise FsbenchError("no impostor scores: at least two identities are needed")
+        raise FsbenchError("no impostor scores to evaluate")
 
 
 def curve_from_scores(genuine: np.ndarray, impostor: np.ndarray) -> ErrorCurve:

@@ -15,11 +15,14 @@ from facesynth_bench.metrics.error_curve import ErrorCurve
 
 
 def score_densities(
-    curve: ErrorCurve, n_bins: int = 200
+    curve: ErrorCurve, n_bins: int = 200, sign: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(bin edges, genuine density, impostor density) re-binned from a curve's score counts."""
-    values = curve.thresholds[:-1]
-    lo, hi = float(values[0]), float(values[-1])
+    """(bin edges, genuine density, impostor density) re-binned from a curve's score counts.
+
+    `sign` = -1 maps the curve's negated distances back to distances.
+    """
+    values = sign * curve.thresholds[:-1]
+    lo, hi = float(values.min()), float(values.max())
     if hi <= lo:
         hi = lo + 1e-6
     edges = np.linspace(lo, hi + (hi - lo) * 1e-9, n_bins + 1)
@@ -30,10 +33,14 @@ def score_densities(
 
 
 def plot_score_histograms(
-    curve: ErrorCurve, metrics: Mapping[str, Any], path: Path, title: str = ""
+    curve: ErrorCurve,
+    metrics: Mapping[str, Any],
+    path: Path,
+    title: str = "",
+    distance: bool = False,
 ) -> None:
     """Write a PNG of genuine and impostor score densities with EER and FDR in the legend."""
-    edges, genuine, impostor = score_densities(curve)
+    edges, genuine, impostor = score_densities(curve, sign=-1.0 if distance else 1.0)
     centres = (edges[:-1] + edges[1:]) / 2
     fig = Figure(figsize=(7, 4), dpi=120)
     ax = fig.subplots()
@@ -50,7 +57,7 @@ def plot_score_histograms(
     fdr = metrics.get("fdr")
     fdr_text = "inf" if fdr is None else f"{fdr:.3f}"
     ax.plot([], [], " ", label=f"EER={metrics['eer']:.4f}, FDR={fdr_text}")
-    ax.set_xlabel("similarity score")
+    ax.set_xlabel("distance" if distance else "similarity score")
     ax.set_ylabel("density")
     ax.set_title(title or "Genuine and impostor score distributions")
     ax.legend(loc="upper left", fontsize=8, frameon=False)

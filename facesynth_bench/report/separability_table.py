@@ -26,12 +26,14 @@ ROWS = (
 
 
 def separability_table(runs: Mapping[str, Mapping[str, Any]], title: str = "") -> Table:
-    """A table with one row per metric and one column per named run."""
+    """A table with one row per metric present and one column per named run."""
     table = Table(title=title or None, title_justify="left")
     table.add_column("metric", style="bold")
     for name in runs:
         table.add_column(name, justify="right")
     for key, label, fmt in ROWS:
+        if not any(key in run for run in runs.values()):
+            continue
         cells = ["-" if run.get(key) is None else fmt.format(run[key]) for run in runs.values()]
         table.add_row(label, *cells)
     return table
