@@ -1,0 +1,328 @@
+"""`fsbench generate` as a library call: a resumable, shardable, reproducible run.
+
+Layout: DIR/<identity>/<k>.png, DIR/manifest.jsonl (one record per image), DIR/dataset.json
+(the resolved preset, seed, counts, versions) and DIR/contexts.npz (the positive contexts
+and the chosen negatives). Image (i, k) gets noise from a generator seeded by
+(seed, i, k); images are batched in a fixed plan (chunks of `batch_size` in identity-major
+order) and torchrun ranks take every world-th chunk, so a resumed or sharded run computes
+every image in the same batch as a single uninterrupted run: byte-identical files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import io
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from facesynth_bench import __version__
+from facesynth_bench.atomic_files import write_bytes_atomic, write_json_atomic
+from facesynth_bench.backends import BACKENDS, BackendLoader, GeneratorModel
+from facesynth_bench.data.manifest import (
+    MANIFEST_NAME,
+    ManifestRecord,
+    ManifestWriter,
+    read_manifest,
+)
+from facesynth_bench.devices import resolve_device
+from facesynth_bench.diffusion.guidance import NegativeGuidance
+from facesynth_bench.diffusion.loop import run_sampler
+from facesynth_bench.diffusion.negatives import Negatives, choose_negatives
+from facesynth_bench.errors import FsbenchError
+from facesynth_bench.generation.contexts import Contexts, load_contexts, uniform_contexts
+from facesynth_bench.generation.distributed import Ranks, init_ranks, rank_device
+from facesynth_bench.generation.images import png_bytes, to_uint8
+from facesynth_bench.generation.seeds import BatchNoise, image_seed
+from facesynth_bench.specs import GeneratorPreset
+
+DATASET_JSON = "dataset.json"
+CONTEXTS_NPZ = "contexts.npz"
+PARTS_DIR = ".manifest-parts"
+ProgressCallback = Callable[[int, int], None]
+"""progress(done, total) in sampler steps of this rank."""
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Everything `fsbench generate` needs; `checkpoint` overrides the preset's."""
+
+    preset: GeneratorPreset
+    identities: int
+    images_per_identity: int
+    out: Path
+    seed: int = 0
+    batch_size: int = 16
+    device: str = "auto"
+    checkpoint: Path | None = None
+    contexts: Path | None = None
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        for option, value in (
+            ("--identities", self.identities),
+            ("--images-per-identity", self.images_per_identity),
+            ("--batch-size", self.batch_size),
+        ):
+            if value < 1:
+                raise FsbenchError(f"{option} must be >= 1, got {value}")
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """What a run (this rank) did."""
+
+    out: Path
+    written: int
+    skipped: int
+    total: int
+
+
+def image_path(identity: int, index: int) -> str:
+    """Dataset-relative POSIX path of image k of identity i."""
+    return f"{identity:06d}/{index}.png"
+
+
+def load_backend(name: str) -> BackendLoader:
+    """A registered backend, or a `package.module:function` reference (development)."""
+    if ":" not in name:
+        return BACKENDS.get(name)
+    module, _, attr = name.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise FsbenchError(f"backend {name!r}: cannot import it ({exc})") from exc
+
+
+def _contexts(request: GenerationRequest, model: GeneratorModel) -> Contexts:
+    preset, n = request.preset, request.identities
+    if request.contexts is not None:
+        contexts = load_contexts(request.contexts, model.context_dim, preset.normalize_contexts)
+        if len(contexts) < n:
+            raise FsbenchError(
+                f"context file {request.contexts}: {len(contexts)} contexts, fewer than "
+                f"--identities {n}"
+            )
+        return contexts.head(n)
+    if preset.context_source == "backend":
+        make = getattr(model, "synthetic_contexts", None)
+        if make is None:
+            raise FsbenchError(
+                f"preset {preset.name}: backend {preset.backend} offers no synthetic contexts; "
+                "pass --contexts FILE"
+            )
+        return make(n, request.seed)
+    return uniform_contexts(n, model.context_dim, request.seed)
+
+
+def _fingerprint(contexts: Contexts) -> str:
+    return hashlib.sha256(contexts.vectors.numpy().tobytes()).hexdigest()
+
+
+def _run_key(request: GenerationRequest, contexts: Contexts, model: GeneratorModel) -> dict:
+    """The fields that must match for --resume to continue a run."""
+    backend = model.describe()
+    return {
+        "preset": request.preset.to_dict(),
+        "seed": request.seed,
+        "identities": request.identities,
+        "images_per_identity": request.images_per_identity,
+        "batch_size": request.batch_size,
+        "contexts_sha256": _fingerprint(contexts),
+        "checkpoint_sha256": backend.get("checkpoint_sha256"),
+    }
+
+
+def _check_output(out: Path, key: dict, resume: bool) -> None:
+    if not out.exists() or not any(out.iterdir()):
+        return
+    record = out / DATASET_JSON
+    if not resume:
+        raise FsbenchError(
+            f"output folder {out} is not empty; pass --resume to continue the run recorded "
+            f"in {record}, or choose an empty folder"
+        )
+    if not record.is_file():
+        raise FsbenchError(f"--resume: {out} has no {DATASET_JSON}, so it is not a fsbench run")
+    try:
+        previous = json.loads(record.read_text(encoding="utf-8")).get("run", {})
+    except (OSError, ValueError) as exc:
+        raise FsbenchError(f"--resume: cannot read {record} ({exc})") from exc
+    different = sorted(k for k in key if previous.get(k) != key[k])
+    if different:
+        raise FsbenchError(
+            f"--resume: {record} records a different run ({', '.join(different)} differ); "
+            "use the same preset, seed, counts, batch size, contexts and checkpoint"
+        )
+
+
+def _versions() -> dict[str, str]:
+    return {"facesynth_bench": __version__, "torch": torch.__version__, "numpy": np.__version__}
+
+
+def _write_run_files(
+    out: Path,
+    key: dict,
+    model: GeneratorModel,
+    contexts: Contexts,
+    negatives: Negatives | None,
+    status: str,
+) -> None:
+    buffer = io.BytesIO()
+    arrays: dict[str, Any] = {"contexts": contexts.vectors.numpy(), "ids": np.array(contexts.ids)}
+    if negatives is not None:
+        arrays["negative_indices"] = negatives.indices.numpy()
+        arrays["negatives"] = negatives.contexts.numpy()
+    np.savez(buffer, **arrays)
+    write_bytes_atomic(out / CONTEXTS_NPZ, buffer.getvalue())
+    write_json_atomic(
+        out / DATASET_JSON,
+        {
+            "format": "facesynth-bench/dataset",
+            "format_version": 1,
+            "status": status,
+            "run": key,
+            "contexts_source": contexts.source,
+            "backend": model.describe(),
+            "schedule": model.schedule.describe(),
+            "layout": {"image": "<identity:06d>/<k>.png", "manifest": MANIFEST_NAME},
+            "noise_seed": "numpy SeedSequence([seed, identity, k]) -> torch CPU generator",
+            "versions": _versions(),
+            "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def _plan(request: GenerationRequest, ranks: Ranks) -> list[list[tuple[int, int]]]:
+    images = [(i, k) for i in range(request.identities) for k in range(request.images_per_identity)]
+    chunks = [
+        images[start : start + request.batch_size]
+        for start in range(0, len(images), request.batch_size)
+    ]
+    return chunks[ranks.rank :: ranks.world]
+
+
+def _merge_manifest_parts(out: Path) -> None:
+    parts = out / PARTS_DIR
+    records = {r.path: r for r in read_manifest(out)} if (out / MANIFEST_NAME).exists() else {}
+    for part in sorted(parts.iterdir()) if parts.is_dir() else []:
+        records.update((r.path, r) for r in read_manifest(part))
+    ordered = sorted(records.values(), key=lambda r: (r.identity, r.index))
+    lines = "".join(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n" for r in ordered)
+    write_bytes_atomic(out / MANIFEST_NAME, lines.encode("utf-8"))
+    shutil.rmtree(parts, ignore_errors=True)
+
+
+def _known_paths(out: Path, manifest_root: Path) -> set[str]:
+    known: set[str] = set()
+    for root in {out, manifest_root}:
+        if (root / MANIFEST_NAME).exists():
+            known.update(r.path for r in read_manifest(root))
+    return known
+
+
+def generate(
+    request: GenerationRequest,
+    progress: ProgressCallback | None = None,
+) -> GenerationResult:
+    """Run (or resume) a generation; `progress(done, total)` reports sampler steps."""
+    preset, out = request.preset, Path(request.out)
+    device = resolve_device(request.device)
+    ranks = init_ranks(device)
+    device = rank_device(device, ranks)
+    checkpoint = request.checkpoint or (Path(preset.checkpoint) if preset.checkpoint else None)
+    model = load_backend(preset.backend)(checkpoint, preset.backend_options, device)
+    contexts = _contexts(request, model)
+    guided = not preset.guidance.is_unguided
+    negatives = (
+        choose_negatives(contexts.vectors, preset.negatives, request.seed) if guided else None
+    )
+    key = _run_key(request, contexts, model)
+    _check_output(out, key, request.resume)
+    ranks.barrier()
+    if ranks.is_main:
+        try:
+            _write_run_files(out, key, model, contexts, negatives, "running")
+        except OSError as exc:
+            raise FsbenchError(f"cannot write run files into {out}: {exc}") from exc
+    ranks.barrier()
+
+    manifest_root = out if ranks.world == 1 else out / PARTS_DIR / f"rank-{ranks.rank:05d}"
+    known = _known_paths(out, manifest_root)
+    batches = _plan(request, ranks)
+    todo = [b for b in batches if any(not (out / image_path(i, k)).exists() for i, k in b)]
+    steps = len(preset.sampler.timesteps(model.schedule))
+    total_steps, done = len(todo) * steps, 0
+
+    def step_done(_: int) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total_steps)
+
+    written = 0
+    with ManifestWriter(manifest_root) as manifest:
+        for batch in todo:
+            written += _generate_batch(
+                request, model, contexts, negatives, batch, device, manifest, known, step_done
+            )
+    ranks.barrier()
+    if ranks.is_main:
+        if ranks.world > 1:
+            _merge_manifest_parts(out)
+        _write_run_files(out, key, model, contexts, negatives, "complete")
+    total = sum(len(b) for b in batches)
+    return GenerationResult(out, written, total - written, total)
+
+
+def _generate_batch(
+    request: GenerationRequest,
+    model: GeneratorModel,
+    contexts: Contexts,
+    negatives: Negatives | None,
+    batch: list[tuple[int, int]],
+    device: torch.device,
+    manifest: ManifestWriter,
+    known: set[str],
+    step_done: Callable[[int], None],
+) -> int:
+    preset, out = request.preset, Path(request.out)
+    identities = torch.tensor([i for i, _ in batch])
+    positive = contexts.vectors[identities].to(device)
+    negative = negatives.contexts[identities].to(device) if negatives is not None else None
+    eps = NegativeGuidance(
+        model.denoiser, positive, negative, preset.guidance, model.schedule.num_timesteps
+    )
+    seeds = [image_seed(request.seed, i, k) for i, k in batch]
+    noise = BatchNoise(seeds, tuple(model.latent_shape), device)
+    latents = run_sampler(eps, noise.draw(), preset.sampler, model.schedule, noise, step_done)
+    pixels = to_uint8(model.decode(latents), preset.image_size)
+    written, records = 0, []
+    for (i, k), seed, image in zip(batch, seeds, pixels, strict=True):
+        relative = image_path(i, k)
+        target = out / relative
+        if not target.exists():
+            try:
+                write_bytes_atomic(target, png_bytes(image))
+            except OSError as exc:
+                raise FsbenchError(f"cannot write image {target}: {exc}") from exc
+            written += 1
+        if relative not in known:
+            records.append(
+                ManifestRecord(relative, f"{i:06d}", k, preset.name, seed, contexts.ids[i])
+            )
+            known.add(relative)
+    try:
+        manifest.append(records)
+    except OSError as exc:
+        raise FsbenchError(f"cannot append to manifest {manifest.path}: {exc}") from exc
+    return written

@@ -1,0 +1,143 @@
+"""Generation runs: layout, manifest, per-image seeds, resume after a kill, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from facesynth_bench.data.manifest import read_manifest
+from facesynth_bench.errors import FsbenchError
+from facesynth_bench.generation import runner
+from facesynth_bench.generation.runner import GenerationRequest, generate
+from facesynth_bench.generation.seeds import image_seed
+from facesynth_bench.specs import load_preset
+
+
+def _request(preset_dir: Path, out: Path, **kw) -> GenerationRequest:
+    name = kw.pop("preset", "dummy-adaptdiff")
+    base = dict(identities=3, images_per_identity=2, out=out, seed=7, batch_size=4, device="cpu")
+    base.update(kw)
+    return GenerationRequest(preset=load_preset(name, [preset_dir]), **base)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.png"))}
+
+
+def test_layout_manifest_and_provenance(preset_dir: Path, tmp_path: Path) -> None:
+    result = generate(_request(preset_dir, tmp_path / "run"))
+    root = tmp_path / "run"
+    assert result.written == 6 and result.total == 6
+    assert sorted(_files(root)) == [f"{i:06d}/{k}.png" for i in range(3) for k in range(2)]
+    records = read_manifest(root)
+    assert [(r.identity, r.index) for r in records] == [(f"{i:06d}", k) for i in range(3) for k in range(2)]
+    assert all(r.generator == "dummy-adaptdiff" for r in records)
+    assert records[3].seed == image_seed(7, 1, 1)
+    info = json.loads((root / "dataset.json").read_text())
+    assert info["status"] == "complete" and info["run"]["seed"] == 7
+    assert info["run"]["preset"]["guidance"] == {"name": "linear", "w_max": 1.0}
+    saved = np.load(root / "contexts.npz")
+    assert saved["contexts"].shape == (3, 16) and saved["negative_indices"].shape == (3,)
+
+
+def test_any_subset_regenerates_bit_identically(preset_dir: Path, tmp_path: Path) -> None:
+    """Noise is per image: fewer identities or another batch size give the same bytes.
+
+    (Guided runs choose negatives from the whole pool, so a subset run there is the
+    same run resumed; see the resume test.)
+    """
+    full = _files(generate(_request(preset_dir, tmp_path / "a", preset="dummy-unguided")).out)
+    part = generate(
+        _request(preset_dir, tmp_path / "b", preset="dummy-unguided", identities=2, batch_size=1)
+    )
+    assert len(_files(part.out)) == 4
+    assert all(full[name] == data for name, data in _files(part.out).items())
+    other_seed = generate(_request(preset_dir, tmp_path / "c", preset="dummy-unguided", seed=8))
+    assert _files(other_seed.out)["000000/0.png"] != full["000000/0.png"]
+    assert full["000000/0.png"] != full["000000/1.png"]
+
+
+def test_resume_after_a_kill_is_byte_identical(
+    preset_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = _files(generate(_request(preset_dir, tmp_path / "ref", batch_size=2)).out)
+    out = tmp_path / "killed"
+    real = runner.write_bytes_atomic
+    calls = {"n": 0}
+
+    def dying_write(path, data):
+        if path.suffix == ".png":
+            calls["n"] += 1
+            if calls["n"] == 4:  # the kill lands after 3 images: mid-batch
+                raise KeyboardInterrupt
+        return real(path, data)
+
+    monkeypatch.setattr(runner, "write_bytes_atomic", dying_write)
+    with pytest.raises(KeyboardInterrupt):
+        generate(_request(preset_dir, out, batch_size=2))
+    monkeypatch.setattr(runner, "write_bytes_atomic", real)
+    assert len(_files(out)) == 3
+    assert not list(out.rglob("*.tmp"))
+    with pytest.raises(FsbenchError, match="not empty; pass --resume"):
+        generate(_request(preset_dir, out, batch_size=2))
+    result = generate(_request(preset_dir, out, batch_size=2, resume=True))
+    assert result.written == 3 and result.skipped == 3
+    assert _files(out) == reference
+    paths = [r.path for r in read_manifest(out)]
+    assert sorted(paths) == sorted(reference) and len(paths) == len(set(paths))
+
+
+def test_resume_refuses_a_different_run(preset_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    generate(_request(preset_dir, out))
+    with pytest.raises(FsbenchError, match="different run.*seed"):
+        generate(_request(preset_dir, out, seed=8, resume=True))
+    with pytest.raises(FsbenchError, match="different run.*preset"):
+        generate(_request(preset_dir, out, preset="dummy-ddim", resume=True))
+
+
+def test_bad_context_files_are_refused(preset_dir: Path, tmp_path: Path) -> None:
+    wrong_dim = tmp_path / "wrong.npy"
+    np.save(wrong_dim, np.ones((3, 8), np.float32))
+    with pytest.raises(FsbenchError, match=r"wrong.npy: expected vectors of dimension 16"):
+        generate(_request(preset_dir, tmp_path / "a", contexts=wrong_dim))
+    nan = tmp_path / "nan.npy"
+    values = np.ones((3, 16), np.float32)
+    values[1, 2] = np.nan
+    np.save(nan, values)
+    with pytest.raises(FsbenchError, match=r"nan.npy: 1 vectors contain NaN.*row 1"):
+        generate(_request(preset_dir, tmp_path / "b", contexts=nan))
+    few = tmp_path / "few.npy"
+    np.save(few, np.ones((2, 16), np.float32))
+    with pytest.raises(FsbenchError, match="2 contexts, fewer than --identities 3"):
+        generate(_request(preset_dir, tmp_path / "c", contexts=few))
+    assert not (tmp_path / "a").exists()
+
+
+def test_original_context_dicts_load_without_running_pickles(preset_dir, tmp_path) -> None:
+    vectors = np.random.default_rng(0).standard_normal((3, 16)).astype(np.float32)
+    path = tmp_path / "contexts.npy"
+    torch.save({str(i): vectors[i] for i in (2, 0, 1)}, path)
+    result = generate(_request(preset_dir, tmp_path / "run", contexts=path))
+    saved = np.load(result.out / "contexts.npz")
+    np.testing.assert_array_equal(saved["contexts"], vectors)
+    assert saved["ids"].tolist() == ["0", "1", "2"]
+
+
+def test_disk_errors_leave_no_half_written_image(preset_dir, tmp_path, monkeypatch) -> None:
+    real = runner.write_bytes_atomic
+
+    def full_disk(path, data):
+        if path.suffix == ".png":
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(runner, "write_bytes_atomic", full_disk)
+    with pytest.raises(FsbenchError, match="cannot write"):
+        generate(_request(preset_dir, tmp_path / "run"))
+    assert not list((tmp_path / "run").rglob("*.png"))
+    assert not list((tmp_path / "run").rglob("*.tmp"))
