@@ -16,6 +16,7 @@ from facesynth_bench.cli.console import err_console
 from facesynth_bench.cli.demo import demo_command
 from facesynth_bench.cli.embed import embed_command
 from facesynth_bench.cli.evaluate import evaluate_app
+from facesynth_bench.cli.generate import generate_command
 from facesynth_bench.cli.listing import list_command
 from facesynth_bench.errors import FsbenchError
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 app.add_typer(evaluate_app, name="evaluate")
 app.command("list")(list_command)
+app.command("generate")(generate_command)
 app.command("demo")(demo_command)
 app.command("embed")(embed_command)
 app.command("align")(align_command)

@@ -34,8 +34,15 @@ def _embedders() -> Rows:
     return [(name, DESCRIPTIONS.get(name, "(plugin)")) for name in EMBEDDERS.names()]
 
 
+def _generators() -> Rows:
+    from facesynth_bench.specs import all_presets
+
+    return [(preset.name, preset.summary()) for preset in all_presets()]
+
+
 CATALOGS: dict[str, Callable[[], Rows]] = {
     "conventions": _conventions,
+    "generators": _generators,
     "embedders": _embedders,
     "pair-modes": _pair_modes,
 }

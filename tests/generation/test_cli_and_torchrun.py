@@ -42,7 +42,8 @@ def test_cli_generates_and_reports_errors(preset_dir: Path, tmp_path: Path, caps
 @pytest.mark.slow
 def test_torchrun_two_gloo_processes_match_one_process(preset_dir: Path, tmp_path: Path) -> None:
     assert main(_args(preset_dir, tmp_path / "single")) == 0
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     fsbench = Path(sys.executable).with_name("fsbench")
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",

@@ -19,7 +19,8 @@ from facesynth_bench.specs import load_preset
 
 def _request(preset_dir: Path, out: Path, **kw) -> GenerationRequest:
     name = kw.pop("preset", "dummy-adaptdiff")
-    base = dict(identities=3, images_per_identity=2, out=out, seed=7, batch_size=4, device="cpu")
+    base = {"identities": 3, "images_per_identity": 2, "out": out, "seed": 7, "batch_size": 4}
+    base["device"] = "cpu"
     base.update(kw)
     return GenerationRequest(preset=load_preset(name, [preset_dir]), **base)
 
@@ -34,7 +35,8 @@ def test_layout_manifest_and_provenance(preset_dir: Path, tmp_path: Path) -> Non
     assert result.written == 6 and result.total == 6
     assert sorted(_files(root)) == [f"{i:06d}/{k}.png" for i in range(3) for k in range(2)]
     records = read_manifest(root)
-    assert [(r.identity, r.index) for r in records] == [(f"{i:06d}", k) for i in range(3) for k in range(2)]
+    expected = [(f"{i:06d}", k) for i in range(3) for k in range(2)]
+    assert [(r.identity, r.index) for r in records] == expected
     assert all(r.generator == "dummy-adaptdiff" for r in records)
     assert records[3].seed == image_seed(7, 1, 1)
     info = json.loads((root / "dataset.json").read_text())
@@ -94,9 +96,9 @@ def test_resume_after_a_kill_is_byte_identical(
 def test_resume_refuses_a_different_run(preset_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     generate(_request(preset_dir, out))
-    with pytest.raises(FsbenchError, match="different run.*seed"):
+    with pytest.raises(FsbenchError, match=r"different run.*seed"):
         generate(_request(preset_dir, out, seed=8, resume=True))
-    with pytest.raises(FsbenchError, match="different run.*preset"):
+    with pytest.raises(FsbenchError, match=r"different run.*preset"):
         generate(_request(preset_dir, out, preset="dummy-ddim", resume=True))
 
 
