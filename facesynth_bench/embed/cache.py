@@ -3,8 +3,9 @@
 Key of an entry: SHA-256 of the sample's source bytes (its file or RecordIO record) plus
 its layout locator (grid tile number), under a folder per model named by the SHA-256 of
 the embedder's description (name, weights hash, sizes, flip, precision, options). Each
-run appends a shard `<folder>/<time>-<pid>-<n>.npz` (keys, embeddings), written
-atomically, so concurrent or killed runs never corrupt the cache.
+run appends shards `<folder>/<time>-<pid>-<n>.npz` (keys, embeddings) of up to
+SHARD_ENTRIES entries, written atomically, so concurrent or killed runs never corrupt
+the cache (a killed run loses at most its unflushed entries).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import numpy as np
 
 from facesynth_bench.atomic_files import write_bytes_atomic
 from facesynth_bench.errors import FsbenchError
+
+SHARD_ENTRIES = 8192
 
 
 def default_cache_dir() -> Path:
@@ -48,6 +51,7 @@ class EmbeddingCache:
         self.folder = Path(root) / model_key(description)
         self.entries: dict[str, np.ndarray] = {}
         self._shard_number = 0
+        self._pending: list[str] = []
         if self.folder.is_dir():
             for shard in sorted(self.folder.glob("*.npz")):
                 self._load_shard(shard)
@@ -67,12 +71,20 @@ class EmbeddingCache:
         return self.entries.get(key)
 
     def add(self, keys: list[str], embeddings: np.ndarray) -> None:
-        """Store new embeddings as one shard file and in memory."""
-        if not keys:
+        """Remember new embeddings; a shard is written every SHARD_ENTRIES of them."""
+        self.entries.update(zip(keys, embeddings, strict=True))
+        self._pending.extend(keys)
+        if len(self._pending) >= SHARD_ENTRIES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the embeddings added since the last flush as one shard file."""
+        if not self._pending:
             return
         self._shard_number += 1
         name = f"{time.time_ns()}-{os.getpid()}-{self._shard_number}.npz"
         buffer = io.BytesIO()
-        np.savez(buffer, keys=np.asarray(keys, dtype=str), embeddings=embeddings)
+        embeddings = np.stack([self.entries[key] for key in self._pending])
+        np.savez(buffer, keys=np.asarray(self._pending, dtype=str), embeddings=embeddings)
         write_bytes_atomic(self.folder / name, buffer.getvalue())
-        self.entries.update(zip(keys, embeddings, strict=True))
+        self._pending = []

@@ -136,19 +136,24 @@ def embed_dataset(
     if progress:
         progress(done, len(refs))
     prepare = partial(resize_to, size=model.input_size)
-    for batch in iterate_batches(data, [refs[p] for p in todo], prepare, batch_size, num_workers):
-        positions = [todo[i] for i in batch.positions]
-        bad.update((todo[i], reason) for i, reason in batch.failures)
-        if not skip_bad and bad:
-            break
-        embeddings = model.embed(batch.images) if positions else np.zeros((0, model.dim))
-        for position, row in zip(positions, embeddings, strict=True):
-            rows[position] = row
+    batches = iterate_batches(data, [refs[p] for p in todo], prepare, batch_size, num_workers)
+    try:
+        for batch in batches:
+            positions = [todo[i] for i in batch.positions]
+            bad.update((todo[i], reason) for i, reason in batch.failures)
+            if not skip_bad and bad:
+                break
+            embeddings = model.embed(batch.images) if positions else np.zeros((0, model.dim))
+            for position, row in zip(positions, embeddings, strict=True):
+                rows[position] = row
+            if cache is not None:
+                cache.add([keys[p] for p in positions], embeddings)
+            done += len(positions) + len(batch.failures)
+            if progress:
+                progress(done, len(refs))
+    finally:
         if cache is not None:
-            cache.add([keys[p] for p in positions], embeddings)
-        done += len(positions) + len(batch.failures)
-        if progress:
-            progress(done, len(refs))
+            cache.flush()
     failures = [Skipped(refs[p].path, reason) for p, reason in sorted(bad.items())]
     _fail_or_record(failures, skip_bad)
 

@@ -139,3 +139,32 @@ def test_npz_is_readable_by_the_evaluation_loader(tmp_path):
         assert data["seeds"].tolist() == [5, -1, -1, -1]
         assert data["context_ids"].tolist() == ["c0", "", "", ""]
     json.dumps(result.metadata)
+
+
+def test_cache_writes_bounded_shards_and_survives_an_interrupted_run(tmp_path, monkeypatch):
+    import facesynth_bench.embed.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "SHARD_ENTRIES", 5)
+    write_folder_dataset(tmp_path / "ds", _images())
+    embed_dataset(
+        tmp_path / "ds", PixelProjection(), cache_dir=tmp_path / "c", batch_size=4, num_workers=0
+    )
+    shards = sorted((tmp_path / "c").rglob("*.npz"))
+    sizes = [len(np.load(s)["keys"]) for s in shards]
+    assert sorted(sizes) == [4, 8]  # flushed at 8 >= 5 entries, then the last 4
+
+    class Interrupted(PixelProjection):
+        def embed(self, images):
+            if self.calls >= 4:
+                raise KeyboardInterrupt
+            return super().embed(images)
+
+    (tmp_path / "ds2").mkdir()
+    write_folder_dataset(tmp_path / "ds2", _images(seed=9))
+    with pytest.raises(KeyboardInterrupt):
+        embed_dataset(
+            tmp_path / "ds2", Interrupted(), cache_dir=tmp_path / "c", batch_size=4, num_workers=0
+        )
+    resumed = PixelProjection()
+    embed_dataset(tmp_path / "ds2", resumed, cache_dir=tmp_path / "c", num_workers=0)
+    assert resumed.calls == 8  # the first batch of the interrupted run was kept
