@@ -125,7 +125,7 @@ def score_pairs(
         )
     device = embeddings.device
     if block_rows is None:
-        block_rows = 8192 if device.type == "cuda" else 4096
+        block_rows = 8192 if device.type == "cuda" else 2048
     radius = float(embeddings.norm(dim=1).max()) ** 2
     genuine, impostor = _make_sinks(engine, radius, bins, device, plan.mode == "exhaustive")
     blocks = _BlockScorer(embeddings, codes, block_rows)
