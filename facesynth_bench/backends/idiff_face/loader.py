@@ -3,6 +3,8 @@
 Options (the `[backend.options]` table of a preset):
     decoder: path of `first_stage_decoder_state_dict.pt` (default: beside the checkpoint)
     unet: UNet settings overriding the hydra config / the released defaults
+    first_stage: VQ-f4 settings (ch, ch_mult, ...) if not the released ones
+    latent_size: latent side in pixels (default 32, i.e. 128x128 images)
     precision: auto | fp32 | bf16 | fp16 (autocast on CUDA; bf16 also on CPU)
     channels_last: bool (default true on CUDA)
     compile: bool, torch.compile the UNet's per-step path (default false)
@@ -105,20 +107,21 @@ class IDiffFaceGenerator:
         decoder: VQDecoder,
         schedule: NoiseSchedule,
         provenance: dict[str, Any],
+        latent_size: int,
+        downsampling: int,
     ) -> None:
         config = denoiser.unet.config
         self.denoiser = denoiser
         self.decoder = decoder
         self.schedule = schedule
         self.context_dim = config.context_input_channels
-        self.latent_shape = (config.input_channels, 32, 32)
-        factor = VQConfig().downsampling
-        self.image_size = (32 * factor, 32 * factor)
+        self.latent_shape = (config.input_channels, latent_size, latent_size)
+        self.image_size = (latent_size * downsampling, latent_size * downsampling)
         self._provenance = provenance
 
     @torch.no_grad()
     def decode(self, latents: Tensor) -> Tensor:
-        """VQ-decode latents (B, 3, 32, 32) to images float in [0, 1], (B, 3, 128, 128)."""
+        """VQ-decode latents (B, 3, s, s) to images float in [0, 1], (B, 3, 4s, 4s)."""
         with precision_context(self.denoiser.device, self.denoiser.precision):
             return latents_to_unit_images(self.decoder, latents.to(self.denoiser.device))
 
@@ -152,7 +155,11 @@ def load_idiff_face(
     settings.update(options.get("unet", {}))
     config = unet_config_from(settings)
     unet = ConditionalUNet(config)
-    decoder = VQDecoder(VQConfig())
+    first_stage = dict(options.get("first_stage", {}))
+    if "ch_mult" in first_stage:
+        first_stage["ch_mult"] = tuple(first_stage["ch_mult"])
+    vq_config = VQConfig(**first_stage)
+    decoder = VQDecoder(vq_config)
     betas = None
     if options.get("random_weights"):
         provenance["weights"] = "random (benchmark)"
@@ -189,4 +196,7 @@ def load_idiff_face(
         denoiser.compile()
     provenance["unet"] = {f: getattr(config, f) for f in sorted(_UNET_FIELDS)}
     provenance["precision"] = precision
-    return IDiffFaceGenerator(denoiser, decoder, schedule, provenance)
+    latent_size = int(options.get("latent_size", 32))
+    return IDiffFaceGenerator(
+        denoiser, decoder, schedule, provenance, latent_size, vq_config.downsampling
+    )
