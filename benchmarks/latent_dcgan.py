@@ -2,9 +2,9 @@
 
 - decode: images/s of `decode_latents` in batches of 256 vs the naive one image per call;
 - embed: (z -> image -> uint8 150x150 -> dlib) pairs/s, the cost of building training sets;
-- eps: denoiser evaluations/s (rows/s) of the default LatentDenoiser, random weights, at
-  the batch sizes sampling uses (B and 2B for guidance), with the context bound once;
-  from it, the model-side ceiling of DDIM-50 and DDPM-1000 guided images/s.
+- eps: denoiser evaluations/s (rows/s) of both default architectures (MLP, transformer),
+  random weights, at the batch sizes sampling uses (B and 2B for guidance), with the
+  context bound once; from it, the model-side ceiling of DDIM-50 and DDPM-1000 images/s.
 Writes benchmarks/results/latent_dcgan.json. Usage:
 
     nice .venv/bin/python benchmarks/latent_dcgan.py [--quick] [--threads N]
@@ -21,9 +21,11 @@ from pathlib import Path
 import torch
 
 from facesynth_bench.atomic_files import write_json_atomic
+from facesynth_bench.backends.latent_dcgan.architectures import create_denoiser
 from facesynth_bench.backends.latent_dcgan.dcgan import decode_latents, load_dcgan_generator
-from facesynth_bench.backends.latent_dcgan.denoiser import create_denoiser
+from facesynth_bench.backends.latent_dcgan.denoiser import LatentDenoiserConfig
 from facesynth_bench.backends.latent_dcgan.training_data import embed_latents
+from facesynth_bench.backends.latent_dcgan.transformer_denoiser import TransformerDenoiserConfig
 from facesynth_bench.embed.dlib_resnet import DlibEmbedder
 
 RESULTS = Path(__file__).parent / "results" / "latent_dcgan.json"
@@ -67,21 +69,29 @@ def main() -> None:
     embed_s = best_seconds(lambda: embed_latents(generator, embedder, z[:n_embed]), 1)
     embed = {"pairs_per_s": n_embed / embed_s, "ms_per_pair": 1000 * embed_s / n_embed}
 
-    model = create_denoiser().eval()
     eps = {}
-    for rows in (50, 500, 1000):
-        x = torch.randn(rows, 100, generator=rng)
-        t = torch.randint(0, 1000, (rows,), generator=rng)
-        bound = model.bind(torch.randn(rows, 128, generator=rng))
-        seconds = best_seconds(lambda x=x, t=t, bound=bound: bound(x, t), repeats)
-        eps[f"batch_{rows}"] = {"ms_per_call": 1000 * seconds, "rows_per_s": rows / seconds}
-    guided_rows_per_s = eps["batch_1000"]["rows_per_s"] / 2
-    ceilings = {
-        "ddim50_guided_images_per_s": guided_rows_per_s / 50,
-        "ddpm1000_guided_images_per_s": guided_rows_per_s / 1000,
-        "ddim50_unguided_images_per_s": eps["batch_500"]["rows_per_s"] / 50,
-        "ddpm1000_unguided_images_per_s": eps["batch_500"]["rows_per_s"] / 1000,
-    }
+    ceilings = {}
+    for name, config in (
+        ("mlp", LatentDenoiserConfig()),
+        ("transformer", TransformerDenoiserConfig()),
+    ):
+        model = create_denoiser(config).eval()
+        calls = {}
+        for rows in (50, 500, 1000):
+            x = torch.randn(rows, 100, generator=rng)
+            t = torch.randint(0, 1000, (rows,), generator=rng)
+            bound = model.bind(torch.randn(rows, 128, generator=rng))
+            seconds = best_seconds(lambda x=x, t=t, bound=bound: bound(x, t), repeats)
+            calls[f"batch_{rows}"] = {"ms_per_call": 1000 * seconds, "rows_per_s": rows / seconds}
+        eps[name] = calls
+        guided = calls["batch_1000"]["rows_per_s"] / 2
+        unguided = calls["batch_500"]["rows_per_s"]
+        ceilings[name] = {
+            "ddim50_guided_images_per_s": guided / 50,
+            "ddpm1000_guided_images_per_s": guided / 1000,
+            "ddim50_unguided_images_per_s": unguided / 50,
+            "ddpm1000_unguided_images_per_s": unguided / 1000,
+        }
     result = {
         "machine": {"cpu": platform.processor(), "threads": torch.get_num_threads()},
         "quick": args.quick,

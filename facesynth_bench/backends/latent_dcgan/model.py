@@ -17,6 +17,8 @@ import torch
 from torch import Tensor
 
 from facesynth_bench.atomic_files import sha256_file
+from facesynth_bench.backends.latent_dcgan.architectures import load_denoiser
+from facesynth_bench.backends.latent_dcgan.conditioning import ConditionedDenoiser
 from facesynth_bench.backends.latent_dcgan.dcgan import (
     IMAGE_SIZE,
     DCGANGenerator,
@@ -24,7 +26,6 @@ from facesynth_bench.backends.latent_dcgan.dcgan import (
     default_weights_path,
     load_dcgan_generator,
 )
-from facesynth_bench.backends.latent_dcgan.denoiser import LatentDenoiser, load_denoiser
 from facesynth_bench.devices import autocast_for
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.errors import FsbenchError
@@ -35,7 +36,7 @@ KNOWN_OPTIONS = {"decoder", "precision"}
 class LatentDCGANDenoiser:
     """Sampling-time eps(x, t, context): no autograd, inputs moved to the model's device."""
 
-    def __init__(self, model: LatentDenoiser, device: torch.device, precision: str) -> None:
+    def __init__(self, model: ConditionedDenoiser, device: torch.device, precision: str) -> None:
         self.model = model
         self.device = device
         self.precision = precision

@@ -6,23 +6,26 @@ import pytest
 import torch
 
 from facesynth_bench.backends import BACKENDS, GeneratorModel
-from facesynth_bench.backends.latent_dcgan.denoiser import (
-    LatentDenoiserConfig,
-    create_denoiser,
-    save_denoiser,
-)
+from facesynth_bench.backends.latent_dcgan.architectures import create_denoiser, save_denoiser
+from facesynth_bench.backends.latent_dcgan.denoiser import LatentDenoiserConfig
+from facesynth_bench.backends.latent_dcgan.transformer_denoiser import TransformerDenoiserConfig
 from facesynth_bench.diffusion.guidance import GuidanceSchedule, NegativeGuidance
 from facesynth_bench.diffusion.samplers import Sampler
 from facesynth_bench.errors import FsbenchError
 
-SMALL = LatentDenoiserConfig(width=64, depth=2, cond_dim=32, time_embedding_dim=16)
+SMALL = {
+    "mlp": LatentDenoiserConfig(width=64, depth=2, cond_dim=32, time_embedding_dim=16),
+    "transformer": TransformerDenoiserConfig(
+        width=32, depth=2, heads=2, context_tokens=2, time_embedding_dim=16
+    ),
+}
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("latent_dcgan") / "denoiser.safetensors"
-    model = create_denoiser(SMALL, seed=2)
+@pytest.fixture(scope="module", params=sorted(SMALL))
+def checkpoint(request, tmp_path_factory):
+    path = tmp_path_factory.mktemp("latent_dcgan") / f"{request.param}.safetensors"
+    model = create_denoiser(SMALL[request.param], seed=2)
     model.set_context_statistics(torch.rand(64, 128, generator=torch.Generator().manual_seed(0)))
     save_denoiser(model, path, {"schedule": {"name": "linear", "num_timesteps": 50}})
     return path
@@ -57,7 +60,8 @@ def test_registry_loads_a_generator_model(checkpoint):
     described = model.describe()
     assert described["backend"] == "latent_dcgan"
     assert len(described["checkpoint_sha256"]) == 64
-    assert described["header"]["config"]["width"] == 64
+    assert described["header"]["architecture"] == checkpoint.stem
+    assert described["header"]["config"]["width"] in (32, 64)
 
 
 def test_backend_denoiser_equals_the_module_and_its_bound_form(checkpoint):

@@ -1,4 +1,4 @@
-"""The latent-dcgan epsilon model: shapes, conditioning, CPD semantics, seeds, files."""
+"""The latent-dcgan epsilon models (MLP, transformer): shapes, conditioning, CPD, seeds, files."""
 
 from __future__ import annotations
 
@@ -8,21 +8,29 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from facesynth_bench.backends.latent_dcgan.denoiser import (
-    LatentDenoiser,
-    LatentDenoiserConfig,
+from facesynth_bench.backends.latent_dcgan.architectures import (
     create_denoiser,
     load_denoiser,
-    partial_context_dropout,
     save_denoiser,
+)
+from facesynth_bench.backends.latent_dcgan.conditioning import (
+    partial_context_dropout,
     timestep_embedding,
 )
+from facesynth_bench.backends.latent_dcgan.denoiser import LatentDenoiserConfig
+from facesynth_bench.backends.latent_dcgan.transformer_denoiser import TransformerDenoiserConfig
 from facesynth_bench.backends.latent_dcgan.weight_files import save_weights
 from facesynth_bench.diffusion.denoiser import ContextBindingDenoiser, Denoiser
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.errors import FsbenchError
 
-SMALL = LatentDenoiserConfig(width=64, depth=2, cond_dim=32, time_embedding_dim=16)
+SMALL = {
+    "mlp": LatentDenoiserConfig(width=64, depth=2, cond_dim=32, time_embedding_dim=16),
+    "transformer": TransformerDenoiserConfig(
+        width=32, depth=2, heads=2, context_tokens=2, time_embedding_dim=16
+    ),
+}
+ARCHITECTURES = sorted(SMALL)
 
 
 def _inputs(batch: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -33,17 +41,30 @@ def _inputs(batch: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, 
     return x, t, context
 
 
-@pytest.fixture
-def model() -> LatentDenoiser:
-    return create_denoiser(SMALL, seed=1).eval()
+@pytest.fixture(params=ARCHITECTURES)
+def model(request):
+    return create_denoiser(SMALL[request.param], seed=1).eval()
 
 
-def test_default_config_is_the_documented_architecture():
-    default = create_denoiser()
-    assert len(default.blocks) == 6
-    assert default.input.out_features == 512
-    assert default.config.context_dropout == 0.25
-    assert 4_000_000 < sum(p.numel() for p in default.parameters()) < 6_000_000
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Matrices this small run faster on one thread; on a busy machine, far faster.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_default_configs_are_the_documented_architectures():
+    mlp = create_denoiser()
+    assert type(mlp.config) is LatentDenoiserConfig
+    assert len(mlp.blocks) == 6 and mlp.input.out_features == 512
+    assert mlp.config.context_dropout == 0.25
+    assert sum(p.numel() for p in mlp.parameters()) == 4_966_756
+    transformer = create_denoiser(TransformerDenoiserConfig())
+    assert transformer.tokens == 10 and len(transformer.blocks) == 4
+    assert transformer.config.context_dropout == 0.25
+    assert 4_000_000 < sum(p.numel() for p in transformer.parameters()) < 6_000_000
 
 
 def test_output_shape_and_dtype_for_context_null_and_scalar_t(model):
@@ -93,7 +114,7 @@ def test_cpd_zeroes_a_fraction_p_and_rescales_survivors():
 def test_a_fully_dropped_row_equals_the_null_context(model):
     x, t, context = _inputs()
     projected = model.project_context(context, 6)
-    # With p = 0.99 over 32 elements most rows lose every element; the rest keep some.
+    # With p = 0.99 most rows lose every element; with this seed some keep a few.
     dropped = partial_context_dropout(projected, 0.99, torch.Generator().manual_seed(2))
     all_dropped = (dropped == 0).all(dim=1)
     assert all_dropped.any()
@@ -116,15 +137,17 @@ def test_cpd_acts_in_training_only(model):
     torch.testing.assert_close(noisy[~zero], clean[~zero] / 0.75)
 
 
-def test_contexts_are_standardised_with_stored_statistics(model):
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_contexts_are_standardised_with_stored_statistics(architecture):
     contexts = torch.randn(500, 128, generator=torch.Generator().manual_seed(4)) * 0.05 + 0.3
+    model = create_denoiser(SMALL[architecture], seed=1).eval()
     model.set_context_statistics(contexts)
     torch.testing.assert_close(model.context_mean, contexts.mean(0))
-    shifted = create_denoiser(SMALL, seed=1).eval()
+    plain = create_denoiser(SMALL[architecture], seed=1).eval()
     # Standardising is the same as feeding standardised contexts to an unstandardised model.
     x, t, _ = _inputs(batch=4)
     standard = (contexts[:4] - contexts.mean(0)) / contexts.std(0)
-    torch.testing.assert_close(model(x, t, contexts[:4]), shifted(x, t, standard))
+    torch.testing.assert_close(model(x, t, contexts[:4]), plain(x, t, standard))
 
 
 def test_bind_equals_the_direct_call(model):
@@ -133,9 +156,11 @@ def test_bind_equals_the_direct_call(model):
     torch.testing.assert_close(model.bind(None)(x, t), model(x, t, None), rtol=0, atol=0)
 
 
-def test_seeded_init_reproduces_bytes(tmp_path):
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_seeded_init_reproduces_bytes(architecture, tmp_path):
     for name, seed in [("a", 5), ("b", 5), ("c", 6)]:
-        save_denoiser(create_denoiser(SMALL, seed=seed), tmp_path / f"{name}.safetensors")
+        model = create_denoiser(SMALL[architecture], seed=seed)
+        save_denoiser(model, tmp_path / f"{name}.safetensors")
     a, b, c = (tmp_path / f"{n}.safetensors" for n in "abc")
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
@@ -146,14 +171,16 @@ def test_safetensors_round_trip_keeps_outputs_statistics_and_header(model, tmp_p
     path = tmp_path / "denoiser.safetensors"
     save_denoiser(model, path, {"seed": 11, "data_size": 50})
     loaded, header = load_denoiser(path)
-    assert header == {"seed": 11, "data_size": 50, "config": header["config"]}
-    assert LatentDenoiserConfig(**header["config"]) == SMALL
+    assert type(loaded) is type(model)
+    assert header["seed"] == 11 and header["data_size"] == 50
+    assert header["config"] == asdict(model.config)
     assert not loaded.training
     x, t, context = _inputs()
     torch.testing.assert_close(loaded(x, t, context), model(x, t, context), rtol=0, atol=0)
 
 
-def test_bad_inputs_raise_clear_errors(model, tmp_path):
+def test_bad_inputs_raise_clear_errors(tmp_path):
+    model = create_denoiser(SMALL["mlp"]).eval()
     x, t, _ = _inputs()
     with pytest.raises(FsbenchError, match=r"expected shape \(B, 128\)"):
         model(x, t, torch.zeros(6, 512))
@@ -161,38 +188,48 @@ def test_bad_inputs_raise_clear_errors(model, tmp_path):
         LatentDenoiserConfig(context_dropout=1.0)
     with pytest.raises(FsbenchError, match="time_embedding_dim"):
         LatentDenoiserConfig(time_embedding_dim=7)
+    with pytest.raises(FsbenchError, match="multiple of chunk_size"):
+        TransformerDenoiserConfig(chunk_size=7)
     mismatched = tmp_path / "mismatched.safetensors"
-    other_config = asdict(LatentDenoiserConfig(width=32))
-    save_weights(mismatched, model.state_dict(), {"config": other_config})
+    other = {"architecture": "mlp", "config": asdict(LatentDenoiserConfig(width=32))}
+    save_weights(mismatched, model.state_dict(), other)
     with pytest.raises(FsbenchError, match=r"mismatched\.safetensors: weights do not fit"):
         load_denoiser(mismatched)
-    no_config = tmp_path / "no_config.safetensors"
-    save_weights(no_config, model.state_dict(), {})
-    with pytest.raises(FsbenchError, match="bad or missing config"):
-        load_denoiser(no_config)
+    unknown = tmp_path / "unknown.safetensors"
+    save_weights(unknown, model.state_dict(), {"architecture": "unet", "config": {}})
+    with pytest.raises(FsbenchError, match="architecture 'unet': expected one of mlp, transformer"):
+        load_denoiser(unknown)
+    save_weights(unknown, model.state_dict(), {})
+    with pytest.raises(FsbenchError, match="lacks 'architecture'"):
+        load_denoiser(unknown)
     with pytest.raises(FsbenchError, match="file not found"):
         load_denoiser(tmp_path / "none.safetensors")
 
 
-@pytest.fixture
-def one_thread():
-    # Matrices this small train faster on one thread; on a busy machine, far faster.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+TOY = {
+    "mlp": LatentDenoiserConfig(
+        latent_dim=4, context_dim=4, width=64, depth=2, cond_dim=32, time_embedding_dim=16
+    ),
+    "transformer": TransformerDenoiserConfig(
+        latent_dim=4,
+        context_dim=4,
+        chunk_size=2,
+        width=32,
+        depth=2,
+        heads=2,
+        context_tokens=2,
+        time_embedding_dim=16,
+    ),
+}
 
 
-@pytest.mark.usefixtures("one_thread")
-def test_a_short_training_run_learns_to_use_its_conditioning():
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_a_short_training_run_learns_to_use_its_conditioning(architecture):
     # Toy task: the context IS the clean latent (4-d). With it, eps is determined by x_t;
     # without it (null context) the model can only shrink x_t, so its loss stays high.
-    config = LatentDenoiserConfig(
-        latent_dim=4, context_dim=4, width=64, depth=2, cond_dim=32, time_embedding_dim=16
-    )
     torch.manual_seed(0)
     abar = NoiseSchedule.named("linear", 1000).alpha_bars.float()
-    model = create_denoiser(config, seed=0)
+    model = create_denoiser(TOY[architecture], seed=0)
     model.set_context_statistics(torch.randn(1000, 4))
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
 
@@ -204,7 +241,7 @@ def test_a_short_training_run_learns_to_use_its_conditioning():
         eps = model(xt, t, x0 if use_context else None)
         return torch.nn.functional.mse_loss(eps, noise)
 
-    for _ in range(100):
+    for _ in range(150):
         optimizer.zero_grad()
         loss_of(torch.randn(128, 4), True).backward()
         optimizer.step()
@@ -223,5 +260,6 @@ def test_a_short_training_run_learns_to_use_its_conditioning():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_output_matches_cpu(model):
     x, t, context = _inputs()
+    on_cpu = model(x, t, context)
     on_gpu = model.to("cuda")(x.cuda(), t.cuda(), context.cuda()).cpu()
-    torch.testing.assert_close(on_gpu, model.cpu()(x, t, context), rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(on_gpu, on_cpu, rtol=1e-3, atol=1e-4)
