@@ -14,7 +14,7 @@ import json
 import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ class TrainingSetSpec:
     seed: int
     chunk_size: int = 1000
     decoder_sha256: str = ""
-    embedder: str = "dlib fixed-box 150"
+    embedder: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.size < 1 or self.chunk_size < 1:
@@ -186,7 +186,9 @@ def build_training_set(
     """Build (or finish) the training set in `folder`; existing valid chunks are reused."""
     folder = Path(folder)
     decoder = Path(decoder) if decoder is not None else default_weights_path()
-    spec = TrainingSetSpec(size, seed, chunk_size, decoder_sha256=sha256_file(decoder))
+    # The spec names dlib's weights too: a cache made with other weights is not reused.
+    embedder = DlibEmbedder(box="fixed-box", size=CHIP_SIZE).describe()
+    spec = TrainingSetSpec(size, seed, chunk_size, sha256_file(decoder), embedder)
     folder.mkdir(parents=True, exist_ok=True)
     _claim_folder(folder, spec)
     missing = []

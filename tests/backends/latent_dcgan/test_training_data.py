@@ -32,6 +32,8 @@ def test_builds_seeded_latents_and_their_dlib_contexts(built):
     z, contexts, spec = load_training_set(folder)
     assert events == [(1, 2, False), (2, 2, False)]
     assert spec["size"] == 6 and spec["seed"] == 3 and len(spec["decoder_sha256"]) == 64
+    assert spec["embedder"]["embedder"] == "dlib" and spec["embedder"]["box"] == "fixed-box"
+    assert len(spec["embedder"]["checkpoint_sha256"]) == 64
     assert z.shape == (6, 100) and contexts.shape == (6, 128)
     torch.testing.assert_close(z[:4], chunk_latents(3, 0, 4), rtol=0, atol=0)
     torch.testing.assert_close(z[4:], chunk_latents(3, 1, 2), rtol=0, atol=0)
