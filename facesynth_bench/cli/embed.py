@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -11,7 +11,11 @@ from facesynth_bench.atomic_files import write_json_atomic
 from facesynth_bench.cli.console import console, err_console, progress_callback
 from facesynth_bench.data.image_io import DEFAULT_MIN_SIZE
 from facesynth_bench.data.layouts import LAYOUTS
+from facesynth_bench.embedding_set import EmbeddingSet
 from facesynth_bench.errors import FsbenchError
+
+if TYPE_CHECKING:
+    from facesynth_bench.embed.pipeline import EmbeddingResult
 
 DATASET_HELP = "Dataset folder (identity folders, flat <id>_<i> files, grids or train.rec)."
 
@@ -32,7 +36,7 @@ def embedder_options(
 
 def run_embedding(
     dataset: Path, embedder: str, *, use_cache: bool, cache_dir: Path | None, **kwargs: Any
-):
+) -> EmbeddingResult:
     """Embed with a progress bar, print a one-line summary, return the EmbeddingResult."""
     from facesynth_bench.embed.cache import default_cache_dir
     from facesynth_bench.embed.pipeline import embed_dataset
@@ -124,10 +128,8 @@ def embedding_set_from_dataset(
     max_images: int | None,
     skip_bad: bool,
     device: str,
-):
+) -> EmbeddingSet:
     """Embed a dataset for an evaluation command: an EmbeddingSet whose meta says how."""
-    from facesynth_bench.embedding_set import EmbeddingSet
-
     if embedder is None:
         raise FsbenchError("--dataset needs --embedder NAME (see `fsbench list embedders`)")
     result = run_embedding(

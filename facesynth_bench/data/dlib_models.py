@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 from facesynth_bench.errors import FsbenchError
 
@@ -26,7 +27,7 @@ def dlib_model_path(filename: str) -> Path:
     return path
 
 
-def import_dlib():
+def import_dlib() -> ModuleType:
     """Import dlib, with an installation hint when it is missing."""
     try:
         import dlib

@@ -24,6 +24,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -95,7 +96,7 @@ def _frame(payload: bytes) -> bytes:
     return bytes(out)
 
 
-def read_framed(handle, offset: int, source: str) -> bytes:
+def read_framed(handle: BinaryIO, offset: int, source: str) -> bytes:
     """Read the whole (possibly multi-part) record that starts at byte `offset`."""
     handle.seek(offset)
     payload = bytearray()
@@ -170,7 +171,7 @@ class RecordIOReader:
             if not path.is_file():
                 raise FsbenchError(f"{path}: missing (a RecordIO dataset needs train.rec + .idx)")
         self.offsets = read_index(self.idx_path)
-        self._handle = None
+        self._handle: BinaryIO | None = None
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

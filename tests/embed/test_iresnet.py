@@ -101,3 +101,17 @@ def test_pickled_code_is_refused(tmp_path):
     torch.save({"a": object()}, path)
     with pytest.raises(FsbenchError, match="cannot load"):
         create_embedder("iresnet", path, device="cpu")
+
+
+@pytest.mark.cuda
+def test_cuda_autocast_matches_cpu(recipe_checkpoint):
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    images = np.random.default_rng(4).integers(0, 256, (4, 112, 112, 3), dtype=np.uint8)
+    cpu = create_embedder("iresnet", recipe_checkpoint, device="cpu").embed(images)
+    for precision in ("fp32", "bf16", "fp16"):
+        gpu = create_embedder("iresnet", recipe_checkpoint, device="cuda", precision=precision)
+        out = gpu.embed(images)
+        assert out.dtype == np.float32
+        cosine = (out * cpu).sum(axis=1)
+        assert cosine.min() > (0.9999 if precision == "fp32" else 0.99), precision

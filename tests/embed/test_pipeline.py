@@ -168,3 +168,27 @@ def test_cache_writes_bounded_shards_and_survives_an_interrupted_run(tmp_path, m
     resumed = PixelProjection()
     embed_dataset(tmp_path / "ds2", resumed, cache_dir=tmp_path / "c", num_workers=0)
     assert resumed.calls == 8  # the first batch of the interrupted run was kept
+
+
+def test_unreadable_recordio_records_are_named_or_reported(tmp_path):
+    from facesynth_bench.data.recordio import RecordIOReader
+    from facesynth_bench.data.writers import write_recordio_dataset
+
+    write_recordio_dataset(tmp_path / "rec", _images(2, 3, size=16))
+    reader = RecordIOReader(tmp_path / "rec")
+    rec = tmp_path / "rec" / "train.rec"
+    data = bytearray(rec.read_bytes())
+    data[reader.offsets[2]] ^= 0xFF  # break the magic of record 2
+    jpeg = reader.offsets[4] + 8 + 24  # frame header + IRHeader, then the JPEG payload
+    data[jpeg : jpeg + 40] = b"\0" * 40  # corrupt the JPEG of record 4
+    rec.write_bytes(bytes(data))
+    with pytest.raises(FsbenchError, match=r"train\.rec#2: unreadable record"):
+        embed_dataset(tmp_path / "rec", PixelProjection(), num_workers=0)
+    result = embed_dataset(
+        tmp_path / "rec", PixelProjection(), num_workers=0, skip_bad=True, cache_dir=tmp_path / "c"
+    )
+    reasons = {item["path"]: item["reason"] for item in result.skipped}
+    assert set(reasons) == {"train.rec#2", "train.rec#4"}
+    assert "no RecordIO magic" in reasons["train.rec#2"]
+    assert "not a readable image" in reasons["train.rec#4"]
+    assert result.labels.tolist() == ["0", "0", "1", "1"]
