@@ -130,3 +130,10 @@ def test_evaluate_separability_from_a_dataset(tmp_path, capsys, monkeypatch):
     assert any((tmp_path / "cache" / "embeddings").rglob("*.npz"))
     assert main(["evaluate", "separability", "--out", str(out)]) == 1
     assert "exactly one of --embeddings" in capsys.readouterr().err
+
+
+def test_list_embedders_names_every_builtin(capsys):
+    assert main(["list", "embedders"]) == 0
+    out = capsys.readouterr().out
+    for name in ("iresnet", "iresnet50", "iresnet100", "onnx", "dlib"):
+        assert name in out
