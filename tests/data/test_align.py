@@ -101,12 +101,15 @@ def _photo_dataset(tmp_path):
     return images, src_points, lines
 
 
-def test_align_dataset_with_landmarks_file(tmp_path):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_align_dataset_with_landmarks_file(tmp_path, workers):
     images, src_points, lines = _photo_dataset(tmp_path)
     (tmp_path / "lm.txt").write_text("\n".join(lines) + "\n")
     with ManifestWriter(tmp_path / "src") as writer:
         writer.append([ManifestRecord("p0/0.png", "p0", 0, "idiff-face", 3, "c")])
-    report = align_dataset(tmp_path / "src", tmp_path / "dst", landmarks=tmp_path / "lm.txt")
+    report = align_dataset(
+        tmp_path / "src", tmp_path / "dst", landmarks=tmp_path / "lm.txt", num_workers=workers
+    )
     assert report.counts == {"aligned": 4, "resized": 0, "failed": 0}
     out = read_image(tmp_path / "dst" / "p1" / "1.png")
     np.testing.assert_array_equal(out, warp_to_template(images["p1"][1], src_points.round(4)))
