@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from facesynth_bench.cli.console import console, progress_callback
-from facesynth_bench.data.layouts import LAYOUTS
+from facesynth_bench.data.layouts import LAYOUTS, grid_spec
 
 
 def align_command(
@@ -23,6 +23,12 @@ def align_command(
         False, "--skip-bad", help="Skip unreadable files / missing landmark rows, and report."
     ),
     layout: str = typer.Option("auto", "--layout", help=f"Layout: {', '.join(LAYOUTS)}."),
+    grid_tile: int | None = typer.Option(None, "--grid-tile", help="Grid layout: tile px."),
+    grid_columns: int | None = typer.Option(None, "--grid-columns", help="Grid: columns."),
+    grid_padding: int = typer.Option(0, "--grid-padding", help="Grid: padding px."),
+    grid_images: int | None = typer.Option(
+        None, "--grid-images", help="Grid: read only the first N tiles (skip filler)."
+    ),
     workers: int = typer.Option(0, "--workers", help="Processes that detect and warp."),
 ) -> None:
     """Align faces to the ArcFace 112x112 template (landmarks file, else dlib detection)."""
@@ -36,6 +42,7 @@ def align_command(
             on_miss=on_miss,
             skip_bad=skip_bad,
             layout=layout,
+            grid=grid_spec(grid_tile, grid_columns, grid_padding, grid_images),
             num_workers=workers,
             progress=progress,
         )

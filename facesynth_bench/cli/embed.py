@@ -10,7 +10,7 @@ import typer
 from facesynth_bench.atomic_files import write_json_atomic
 from facesynth_bench.cli.console import console, err_console, progress_callback
 from facesynth_bench.data.image_io import DEFAULT_MIN_SIZE
-from facesynth_bench.data.layouts import LAYOUTS
+from facesynth_bench.data.layouts import LAYOUTS, grid_spec
 from facesynth_bench.embedding_set import EmbeddingSet
 from facesynth_bench.errors import FsbenchError
 
@@ -63,6 +63,9 @@ def embed_command(
     grid_tile: int | None = typer.Option(None, "--grid-tile", help="Grid layout: tile px."),
     grid_columns: int | None = typer.Option(None, "--grid-columns", help="Grid: columns."),
     grid_padding: int = typer.Option(0, "--grid-padding", help="Grid: padding px."),
+    grid_images: int | None = typer.Option(
+        None, "--grid-images", help="Grid: read only the first N tiles (skip filler)."
+    ),
     max_identities: int | None = typer.Option(None, "--max-identities", help="First K ids."),
     max_images: int | None = typer.Option(None, "--max-images", help="First M images per id."),
     subset_seed: int | None = typer.Option(
@@ -94,9 +97,7 @@ def embed_command(
         embedder,
         checkpoint=checkpoint,
         layout=layout,
-        grid_tile=grid_tile,
-        grid_columns=grid_columns,
-        grid_padding=grid_padding,
+        grid=grid_spec(grid_tile, grid_columns, grid_padding, grid_images),
         min_size=min_size,
         max_identities=max_identities,
         max_images=max_images,

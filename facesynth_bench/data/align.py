@@ -33,6 +33,7 @@ from facesynth_bench.data.dlib_models import dlib_model_path, import_dlib
 from facesynth_bench.data.image_io import BadImageError, write_image
 from facesynth_bench.data.layouts import (
     DatasetLayout,
+    GridSpec,
     SampleRef,
     describe_skipped,
     open_layout,
@@ -197,6 +198,7 @@ def align_dataset(
     on_miss: str = "resize",
     skip_bad: bool = False,
     layout: str = "auto",
+    grid: GridSpec | None = None,
     num_workers: int = 0,
     suffix: str = ".png",
     progress=None,
@@ -207,7 +209,7 @@ def align_dataset(
     src, dst = Path(src), Path(dst)
     if dst.resolve() == src.resolve():
         raise FsbenchError(f"{dst}: the aligned copy must not overwrite the source dataset")
-    data = open_layout(src, layout)
+    data = open_layout(src, layout, grid=grid)
     refs, skipped = data.scan()
     if skipped and not skip_bad:
         raise FsbenchError(f"{src}: {describe_skipped(skipped)}")

@@ -9,7 +9,10 @@ silently. Layouts are picklable so DataLoader workers can decode in parallel.
 - folder: `root/<identity>/<image>` (one level; png/jpg/jpeg/bmp/webp).
 - flat: `root/<identity>_<index>.<ext>` (IDiff-Face's sample dumps).
 - grid: `root/<identity>.<ext>`, each image a grid of `columns` x rows tiles of
-  `tile` pixels with `padding` pixels around tiles (torchvision make_grid layout).
+  `tile` pixels with `padding` pixels around tiles (torchvision make_grid layout; IDiff-Face
+  saves make_grid(nrow=4, padding=0), which fills an incomplete last row with black tiles:
+  `images` reads only the first N tiles, and an all-black tile is refused as filler).
+  Tile paths are `<file>#<tile number>`.
 - recordio: insightface `train.rec` + `train.idx` (see recordio.py).
 """
 
@@ -167,26 +170,45 @@ class FlatLayout(DatasetLayout):
         return [ref for *_, ref in found], skipped
 
 
+@dataclass(frozen=True)
+class GridSpec:
+    """Geometry of identity grids: tile size (px), columns, padding (px), tiles to read."""
+
+    tile: int
+    columns: int
+    padding: int = 0
+    images: int | None = None
+
+    def __post_init__(self) -> None:
+        images_bad = self.images is not None and self.images <= 0
+        if self.tile <= 0 or self.columns <= 0 or self.padding < 0 or images_bad:
+            raise FsbenchError(
+                f"--grid-tile {self.tile} / --grid-columns {self.columns} / --grid-padding "
+                f"{self.padding} / --grid-images {self.images}: tile, columns and images must "
+                "be positive, padding non-negative"
+            )
+
+
+def grid_spec(
+    tile: int | None, columns: int | None, padding: int = 0, images: int | None = None
+) -> GridSpec | None:
+    """A GridSpec from command-line options, or None when no grid option is given."""
+    if tile is None and columns is None:
+        return None
+    if tile is None or columns is None:
+        raise FsbenchError("grid datasets need both --grid-tile and --grid-columns")
+    return GridSpec(tile, columns, padding, images)
+
+
 class GridLayout(DatasetLayout):
     """`root/<identity>.<ext>`: one image per identity holding a grid of tiles."""
 
     name = "grid"
 
-    def __init__(
-        self,
-        root: Path,
-        tile: int,
-        columns: int,
-        padding: int = 0,
-        min_size: int = DEFAULT_MIN_SIZE,
-    ) -> None:
+    def __init__(self, root: Path, spec: GridSpec, min_size: int = DEFAULT_MIN_SIZE) -> None:
         super().__init__(root, min_size)
-        if tile <= 0 or columns <= 0 or padding < 0:
-            raise FsbenchError(
-                f"--grid-tile {tile} / --grid-columns {columns} / --grid-padding {padding}: "
-                "tile and columns must be positive, padding non-negative"
-            )
-        self.tile, self.columns, self.padding = tile, columns, padding
+        self.tile, self.columns, self.padding = spec.tile, spec.columns, spec.padding
+        self.images = spec.images
         self._last: tuple[str, np.ndarray] | None = None
 
     def describe(self) -> dict:
@@ -195,6 +217,7 @@ class GridLayout(DatasetLayout):
             "tile": self.tile,
             "columns": self.columns,
             "padding": self.padding,
+            "images": self.images,
         }
 
     def _rows(self, width: int, height: int) -> int | None:
@@ -229,24 +252,41 @@ class GridLayout(DatasetLayout):
                     )
                 )
                 continue
+            count = rows * self.columns
+            if self.images is not None and self.images > count:
+                skipped.append(
+                    Skipped(
+                        entry.name, f"holds {count} tiles, fewer than --grid-images {self.images}"
+                    )
+                )
+                continue
             refs.extend(
-                SampleRef(entry.stem, f"{entry.name}", tile) for tile in range(rows * self.columns)
+                SampleRef(entry.stem, f"{entry.name}#{tile}", tile)
+                for tile in range(self.images or count)
             )
         return refs, skipped
 
+    def read_source(self, ref: SampleRef) -> bytes:
+        return super().read_source(SampleRef(ref.identity, ref.path.rpartition("#")[0]))
+
     def decode(self, ref: SampleRef, data: bytes) -> np.ndarray:
-        if self._last is None or self._last[0] != ref.path:
-            self._last = (ref.path, decode_image(data, ref.path, self.min_size))
+        grid_path = ref.path.rpartition("#")[0]
+        if self._last is None or self._last[0] != grid_path:
+            self._last = (grid_path, decode_image(data, grid_path, self.min_size))
         grid = self._last[1]
         row, column = divmod(ref.locator, self.columns)
         step = self.tile + self.padding
         top, left = self.padding + row * step, self.padding + column * step
         tile = grid[top : top + self.tile, left : left + self.tile]
         if tile.shape[:2] != (self.tile, self.tile):
-            raise BadImageError(f"{ref.path}[{ref.locator}]", "tile lies outside the grid")
+            raise BadImageError(ref.path, "tile lies outside the grid")
         if self.tile < self.min_size:
             raise BadImageError(
                 ref.path, f"tiles of {self.tile}px are smaller than {self.min_size} px"
+            )
+        if not tile.any():
+            raise BadImageError(
+                ref.path, "blank (all-black) tile, e.g. make_grid filler; use --grid-images N"
             )
         return np.ascontiguousarray(tile)
 
@@ -297,9 +337,7 @@ def open_layout(
     root: Path,
     layout: str = "auto",
     *,
-    grid_tile: int | None = None,
-    grid_columns: int | None = None,
-    grid_padding: int = 0,
+    grid: GridSpec | None = None,
     min_size: int = DEFAULT_MIN_SIZE,
 ) -> DatasetLayout:
     """Open the dataset at `root` in the named (or detected) layout."""
@@ -311,7 +349,7 @@ def open_layout(
     if name == "recordio":
         return RecordIOLayout(root, min_size)
     if name == "grid":
-        if grid_tile is None or grid_columns is None:
+        if grid is None:
             raise FsbenchError("--layout grid needs --grid-tile and --grid-columns")
-        return GridLayout(root, grid_tile, grid_columns, grid_padding, min_size)
+        return GridLayout(root, grid, min_size)
     raise FsbenchError(f"--layout {layout!r}: expected one of {', '.join(LAYOUTS)}")

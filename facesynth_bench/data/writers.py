@@ -42,13 +42,14 @@ def write_flat_dataset(root: Path, images: Images, suffix: str = ".png") -> list
 
 
 def compose_grid(tiles: Sequence[np.ndarray], columns: int, padding: int = 0) -> np.ndarray:
-    """Lay equal square uint8 tiles out row-major on a grid (torchvision make_grid layout)."""
+    """Lay equal square uint8 tiles out row-major on a grid (torchvision make_grid layout).
+
+    As make_grid does, an incomplete last row is filled with black tiles.
+    """
     size = tiles[0].shape[0]
     if any(t.shape != tiles[0].shape or t.shape[:2] != (size, size) for t in tiles):
         raise FsbenchError("grid tiles must be square and all of the same shape")
-    if len(tiles) % columns:
-        raise FsbenchError(f"{len(tiles)} tiles do not fill rows of {columns} columns")
-    rows, step = len(tiles) // columns, size + padding
+    rows, step = -(-len(tiles) // columns), size + padding
     grid = np.zeros((rows * step + padding, columns * step + padding, 3), dtype=np.uint8)
     for number, tile in enumerate(tiles):
         row, column = divmod(number, columns)

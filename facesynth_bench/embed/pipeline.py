@@ -26,7 +26,13 @@ import numpy as np
 from facesynth_bench import __version__
 from facesynth_bench.atomic_files import write_bytes_atomic
 from facesynth_bench.data.image_io import DEFAULT_MIN_SIZE, BadImageError
-from facesynth_bench.data.layouts import SampleRef, Skipped, describe_skipped, open_layout
+from facesynth_bench.data.layouts import (
+    GridSpec,
+    SampleRef,
+    Skipped,
+    describe_skipped,
+    open_layout,
+)
 from facesynth_bench.data.manifest import MANIFEST_NAME, read_manifest
 from facesynth_bench.data.subsets import select_subset
 from facesynth_bench.embed.base import Embedder, resize_to
@@ -77,9 +83,7 @@ def embed_dataset(
     *,
     checkpoint: Path | None = None,
     layout: str = "auto",
-    grid_tile: int | None = None,
-    grid_columns: int | None = None,
-    grid_padding: int = 0,
+    grid: GridSpec | None = None,
     min_size: int = DEFAULT_MIN_SIZE,
     max_identities: int | None = None,
     max_images: int | None = None,
@@ -101,9 +105,7 @@ def embed_dataset(
     data = open_layout(
         root,
         layout,
-        grid_tile=grid_tile,
-        grid_columns=grid_columns,
-        grid_padding=grid_padding,
+        grid=grid,
         min_size=min_size,
     )
     refs, skipped = data.scan()

@@ -191,3 +191,18 @@ def test_dlib_alignment_is_equivariant_on_generated_faces():
         aligned_rotated = warp_to_template(rotated, points_rotated).astype(int)
         shifted = np.roll(aligned, 4, axis=1)
         assert np.abs(aligned - aligned_rotated).mean() < np.abs(aligned - shifted).mean() / 3
+
+
+def test_align_grid_dataset_names_tiles_by_number(tmp_path):
+    pytest.importorskip("dlib")
+    from facesynth_bench.data.layouts import GridSpec
+    from facesynth_bench.data.writers import write_grid_dataset
+
+    tiles = [np.full((32, 32, 3), 40 * (i + 1), np.uint8) for i in range(3)]
+    write_grid_dataset(tmp_path / "g", {"017": tiles}, columns=2)
+    report = align_dataset(
+        tmp_path / "g", tmp_path / "a", layout="grid", grid=GridSpec(32, 2, images=3)
+    )
+    assert report.counts == {"aligned": 0, "resized": 3, "failed": 0}
+    assert sorted(p.name for p in (tmp_path / "a" / "017").iterdir()) == ["0.png", "1.png", "2.png"]
+    assert read_image(tmp_path / "a" / "017" / "2.png")[0, 0, 0] == 120

@@ -4,7 +4,9 @@ import pytest
 from facesynth_bench.data.image_io import decode_image, encode_image
 from facesynth_bench.data.layouts import (
     FolderLayout,
+    GridSpec,
     detect_layout,
+    grid_spec,
     natural_key,
     open_layout,
 )
@@ -34,7 +36,7 @@ def test_file_layouts_round_trip(tmp_path, images, writer):
 @pytest.mark.parametrize("padding", [0, 2])
 def test_grid_round_trip(tmp_path, images, padding):
     write_grid_dataset(tmp_path, images, columns=2, padding=padding)
-    layout = open_layout(tmp_path, "grid", grid_tile=32, grid_columns=2, grid_padding=padding)
+    layout = open_layout(tmp_path, "grid", grid=GridSpec(32, 2, padding))
     read = _read_all(layout)
     expected = [img for v in images.values() for img in v]
     assert len(read) == len(expected)
@@ -44,7 +46,7 @@ def test_grid_round_trip(tmp_path, images, padding):
 
 def test_grid_of_wrong_size_is_reported(tmp_path, images):
     write_grid_dataset(tmp_path, images, columns=2)
-    refs, skipped = open_layout(tmp_path, "grid", grid_tile=30, grid_columns=2).scan()
+    refs, skipped = open_layout(tmp_path, "grid", grid=GridSpec(30, 2)).scan()
     assert not refs and len(skipped) == 3 and "not a grid" in skipped[0].reason
 
 
@@ -92,3 +94,25 @@ def test_natural_order_and_detection_errors(tmp_path):
         detect_layout(tmp_path)
     with pytest.raises(FsbenchError, match="needs --grid-tile"):
         open_layout(tmp_path, "grid")
+
+
+def test_grid_filler_tiles_are_refused_unless_counted(tmp_path):
+    rng = np.random.default_rng(2)
+    tiles = [rng.integers(1, 256, (32, 32, 3), dtype=np.uint8) for _ in range(6)]
+    write_grid_dataset(tmp_path, {"007": tiles}, columns=4)  # 2 black filler tiles
+    with pytest.raises(FsbenchError, match=r"007\.png#6: blank \(all-black\) tile"):
+        _read_all(open_layout(tmp_path, "grid", grid=GridSpec(32, 4)))
+    read = _read_all(open_layout(tmp_path, "grid", grid=GridSpec(32, 4, images=6)))
+    assert [path for _, _, path in read] == [f"007.png#{i}" for i in range(6)]
+    assert all(np.array_equal(a, b) for (a, _, _), b in zip(read, tiles, strict=True))
+    _, skipped = open_layout(tmp_path, "grid", grid=GridSpec(32, 4, images=9)).scan()
+    assert skipped[0].reason == "holds 8 tiles, fewer than --grid-images 9"
+
+
+def test_grid_options_are_validated():
+    with pytest.raises(FsbenchError, match="must be positive"):
+        GridSpec(0, 4)
+    with pytest.raises(FsbenchError, match="need both --grid-tile and --grid-columns"):
+        grid_spec(112, None)
+    assert grid_spec(None, None) is None
+    assert grid_spec(112, 4, images=50) == GridSpec(112, 4, 0, 50)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from projection_embedder import PixelProjection
 
+from facesynth_bench.data.layouts import GridSpec
 from facesynth_bench.data.manifest import ManifestRecord, ManifestWriter
 from facesynth_bench.data.writers import write_folder_dataset, write_grid_dataset
 from facesynth_bench.embed.base import resize_to
@@ -77,8 +78,7 @@ def test_subset_and_grid_layout(tmp_path):
         tmp_path / "g",
         PixelProjection(),
         layout="grid",
-        grid_tile=16,
-        grid_columns=2,
+        grid=GridSpec(16, 2),
         max_identities=2,
         max_images=3,
         num_workers=0,
