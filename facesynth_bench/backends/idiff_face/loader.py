@@ -5,7 +5,8 @@ Options (the `[backend.options]` table of a preset):
     unet: UNet settings overriding the hydra config / the released defaults
     first_stage: VQ-f4 settings (ch, ch_mult, ...) if not the released ones
     latent_size: latent side in pixels (default 32, i.e. 128x128 images)
-    precision: auto | fp32 | bf16 | fp16 (autocast on CUDA; bf16 also on CPU)
+    precision: auto | fp32 | bf16 | fp16 (autocast on CUDA; on CPU bf16 converts the
+        UNet's weights to bf16 once, which avoids autocast's per-step weight casts)
     channels_last: bool (default true on CUDA)
     compile: bool, torch.compile the UNet's per-step path (default false)
     random_weights: bool, skip loading and use random weights (benchmarks only)
@@ -51,11 +52,8 @@ def unet_config_from(settings: dict[str, Any]) -> UNetConfig:
 
 @contextlib.contextmanager
 def precision_context(device: torch.device, precision: str) -> Iterator[None]:
-    """Autocast for `precision` on `device`: CUDA via autocast_for, CPU only for bf16."""
-    if device.type == "cpu" and precision == "bf16":
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            yield
-    elif device.type == "cpu":
+    """Autocast on CUDA (autocast_for); on CPU nothing: bf16 there means bf16 weights."""
+    if device.type == "cpu":
         yield
     else:
         with autocast_for(device, precision):
@@ -69,6 +67,7 @@ class IDiffFaceDenoiser:
         self.unet = unet
         self.device = device
         self.precision = precision
+        self.dtype = unet.context_emb.weight.dtype
         self._step = unet.denoise
 
     def compile(self) -> None:
@@ -81,13 +80,14 @@ class IDiffFaceDenoiser:
         with precision_context(self.device, self.precision):
             if context is None:
                 return self.unet.encode_context(None, 1)
-            return self.unet.encode_context(context.to(self.device), context.shape[0])
+            context = context.to(self.device, self.dtype)
+            return self.unet.encode_context(context, context.shape[0])
 
     @torch.no_grad()
     def denoise(self, x: Tensor, t: Tensor, cache: ContextCache) -> Tensor:
         """eps (float32) for latents x and timesteps t with an encoded context."""
         with precision_context(self.device, self.precision):
-            return self._step(x, t, cache).float()
+            return self._step(x.to(self.dtype), t, cache).float()
 
     def bind(self, context: Tensor | None):
         """eps(x, t) with this context fixed (computed once)."""
@@ -190,6 +190,8 @@ def load_idiff_face(
         else torch.contiguous_format
     )
     unet = unet.eval().to(device, memory_format=memory_format)
+    if device.type == "cpu" and precision == "bf16":
+        unet = unet.to(torch.bfloat16)
     decoder = decoder.eval().to(device)
     denoiser = IDiffFaceDenoiser(unet, device, precision)
     if options.get("compile"):

@@ -119,7 +119,7 @@ class ResidualBlock(nn.Module):
 
 
 class Attention(nn.Module):
-    """Multi-head attention with 1x1 Conv1d projections (the original's parameter layout)."""
+    """Multi-head attention with 1x1 Conv1d projections over channel-first (B, C, L) tokens."""
 
     def __init__(self, channels: int, heads: int, head_channels: int, kv_channels: int) -> None:
         super().__init__()
@@ -131,29 +131,29 @@ class Attention(nn.Module):
         self.proj_out = nn.Conv1d(inner, channels, 1)
 
     def _split(self, tokens: Tensor, conv: nn.Conv1d) -> Tensor:
-        """(B, L, C_in) tokens -> (B, heads, L, head_channels) projections."""
-        projected = F.linear(tokens, conv.weight.squeeze(-1), conv.bias)
-        b, length, _ = projected.shape
-        return projected.view(b, length, self.heads, -1).transpose(1, 2)
+        """(B, C_in, L) tokens -> (B, heads, L, head_channels) projections."""
+        projected = conv(tokens)
+        b, _, length = projected.shape
+        return projected.view(b, self.heads, -1, length).transpose(2, 3)
 
     def keys_values(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
-        """Keys and values of (B, L, C_kv) tokens, each (B, heads, L, head_channels)."""
+        """Keys and values of (B, C_kv, L) tokens, each (B, heads, L, head_channels)."""
         return self._split(tokens, self.to_k), self._split(tokens, self.to_v)
 
     def forward(self, tokens: Tensor, keys: Tensor, values: Tensor) -> Tensor:
-        """Attend from (B, L, C) tokens to precomputed keys/values; returns (B, L, C)."""
-        q = self._split(tokens, self.to_q)
-        out = F.scaled_dot_product_attention(q, keys, values)
+        """Attend from (B, C, L) tokens to keys/values; returns (B, C, L)."""
+        out = F.scaled_dot_product_attention(self._split(tokens, self.to_q), keys, values)
         b, _, length, _ = out.shape
-        out = out.transpose(1, 2).reshape(b, length, -1)
-        return F.linear(out, self.proj_out.weight.squeeze(-1), self.proj_out.bias)
+        return self.proj_out(out.transpose(2, 3).reshape(b, -1, length))
 
 
 class CrossAttentionBlock(nn.Module):
     """Self-attention, cross-attention to context tokens and a feed-forward, all pre-norm.
 
     The context (B, D) becomes D-channel tokens: Linear(D, D * n_tokens) reshaped to
-    (B, D, n_tokens) and GroupNorm'ed over channels, with n_tokens = head channels.
+    (B, D, n_tokens) and GroupNorm'ed over channels, with n_tokens = head channels. The
+    image stays channel-first (B, C, H*W) throughout, so no layout copies are needed; the
+    feed-forward's Linear layers run as 1x1 convolutions with the same weights.
     """
 
     def __init__(self, channels: int, context_channels: int, heads: int, head_channels: int):
@@ -176,25 +176,23 @@ class CrossAttentionBlock(nn.Module):
     def context_keys_values(self, context: Tensor) -> tuple[Tensor, Tensor]:
         """Cross-attention keys/values of a projected context (B, D); x- and t-independent."""
         tokens = self.c_proj_in(context).view(-1, self.context_channels, self.n_tokens)
-        tokens = self.c_norm(tokens).transpose(1, 2)
-        return self.cross_attention.keys_values(tokens)
+        return self.cross_attention.keys_values(self.c_norm(tokens))
 
-    def _norm_tokens(self, x: Tensor) -> Tensor:
-        """x_norm over channels of (B, L, C) tokens, returned as (B, L, C)."""
-        return self.x_norm(x.transpose(1, 2)).transpose(1, 2)
+    def _feed_forward(self, tokens: Tensor) -> Tensor:
+        first, _, second = self.ff
+        hidden = F.gelu(F.conv1d(tokens, first.weight[:, :, None], first.bias))
+        return F.conv1d(hidden, second.weight[:, :, None], second.bias)
 
     def forward(self, x: Tensor, keys: Tensor, values: Tensor) -> Tensor:
         b, _, h, w = x.shape
         if keys.shape[0] != b:  # one shared (null) context for the whole batch
             keys, values = keys.expand(b, -1, -1, -1), values.expand(b, -1, -1, -1)
-        tokens = self.x_proj_in(x).flatten(2).transpose(1, 2)
-        normed = self._norm_tokens(tokens)
-        k_self, v_self = self.self_attention.keys_values(normed)
-        tokens = self.self_attention(normed, k_self, v_self) + tokens
-        tokens = self.cross_attention(self._norm_tokens(tokens), keys, values) + tokens
-        tokens = self.ff(self._norm_tokens(tokens)) + tokens
-        out = tokens.transpose(1, 2).reshape(b, -1, h, w)
-        return self.x_proj_out(out) + x
+        tokens = self.x_proj_in(x).reshape(b, -1, h * w)
+        normed = self.x_norm(tokens)
+        tokens = self.self_attention(normed, *self.self_attention.keys_values(normed)) + tokens
+        tokens = self.cross_attention(self.x_norm(tokens), keys, values) + tokens
+        tokens = self._feed_forward(self.x_norm(tokens)) + tokens
+        return self.x_proj_out(tokens.view(b, -1, h, w)) + x
 
 
 class LevelBlock(nn.Module):
@@ -311,7 +309,8 @@ class ConditionalUNet(nn.Module):
             return self.empty_context.to(self.context_emb.weight.dtype).expand(batch, -1)
         projected = self.context_emb(context)
         if dropout_mask is not None:
-            projected = torch.where(dropout_mask[:, None], self.empty_context, projected)
+            empty = self.empty_context.to(projected.dtype)
+            projected = torch.where(dropout_mask[:, None], empty, projected)
         return projected
 
     def encode_context(
