@@ -72,9 +72,9 @@ def _provenance(root: Path, refs: list[SampleRef]) -> dict[str, np.ndarray]:
     }
 
 
-def _fail_or_record(failures: list[Skipped], skip_bad: bool) -> None:
+def _fail_or_record(root: Path, failures: list[Skipped], skip_bad: bool) -> None:
     if failures and not skip_bad:
-        raise FsbenchError(describe_skipped(failures))
+        raise FsbenchError(f"--dataset {root}: {describe_skipped(failures)}")
 
 
 def embed_dataset(
@@ -109,7 +109,7 @@ def embed_dataset(
         min_size=min_size,
     )
     refs, skipped = data.scan()
-    _fail_or_record(skipped, skip_bad)
+    _fail_or_record(root, skipped, skip_bad)
     refs = select_subset(refs, max_identities, max_images, subset_seed)
     if not refs:
         raise FsbenchError(f"--dataset {root}: no images to embed")
@@ -157,7 +157,7 @@ def embed_dataset(
         if cache is not None:
             cache.flush()
     failures = [Skipped(refs[p].path, reason) for p, reason in sorted(bad.items())]
-    _fail_or_record(failures, skip_bad)
+    _fail_or_record(root, failures, skip_bad)
 
     kept = [p for p in range(len(refs)) if p not in bad]
     if not kept:
