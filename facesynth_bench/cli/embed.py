@@ -68,6 +68,9 @@ def embed_command(
     ),
     max_identities: int | None = typer.Option(None, "--max-identities", help="First K ids."),
     max_images: int | None = typer.Option(None, "--max-images", help="First M images per id."),
+    order: str = typer.Option(
+        "lexicographic", "--order", help="Sample order: lexicographic (as sorted()) or natural."
+    ),
     subset_seed: int | None = typer.Option(
         None, "--subset-seed", help="Draw the subset at random with this seed instead."
     ),
@@ -98,6 +101,7 @@ def embed_command(
         checkpoint=checkpoint,
         layout=layout,
         grid=grid_spec(grid_tile, grid_columns, grid_padding, grid_images),
+        order=order,
         min_size=min_size,
         max_identities=max_identities,
         max_images=max_images,

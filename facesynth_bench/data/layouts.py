@@ -1,7 +1,10 @@
 """Dataset layouts: where the images of each identity are and how to load them.
 
-Every layout lists its samples as `SampleRef`s in sorted order (identities in natural
-order, so "2" < "10"; images by index) and loads one sample as a uint8 RGB array. Files
+Every layout lists its samples as `SampleRef`s in sorted order and loads one sample as a
+uint8 RGB array. Order `lexicographic` (default) sorts identity and file names as plain
+strings, as Python's sorted() and torchvision's ImageFolder do, so "first K identities"
+selects what IDiff-Face's and NegFaceDiff's evaluation scripts select; order `natural`
+compares embedded integers as numbers ("2" < "10"). RecordIO is always in label order. Files
 that cannot be samples (non-images, stray files, empty identity folders) are returned as
 `Skipped` entries so the caller can refuse the dataset or report them; nothing is dropped
 silently. Layouts are picklable so DataLoader workers can decode in parallel.
@@ -37,6 +40,7 @@ from facesynth_bench.data.recordio import RecordIOReader
 from facesynth_bench.errors import FsbenchError
 
 LAYOUTS = ("auto", "folder", "flat", "grid", "recordio")
+ORDERS = ("lexicographic", "natural")
 METADATA_FILES = frozenset({MANIFEST_NAME, "dataset.json", "align_report.json"})
 _FLAT_NAME = re.compile(r"^(?P<identity>.+)_(?P<index>\d+)$")
 _DIGITS = re.compile(r"(\d+)")
@@ -69,11 +73,24 @@ class DatasetLayout(ABC):
 
     name: str
 
-    def __init__(self, root: Path, min_size: int = DEFAULT_MIN_SIZE) -> None:
+    def __init__(
+        self, root: Path, min_size: int = DEFAULT_MIN_SIZE, order: str = "lexicographic"
+    ) -> None:
         self.root = Path(root)
         self.min_size = min_size
+        if order not in ORDERS:
+            raise FsbenchError(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
+        self.order = order
         if not self.root.is_dir():
             raise FsbenchError(f"--dataset {self.root}: not a directory")
+
+    def sort_key(self, name: str) -> tuple | str:
+        """Sort key of an identity or file name under this layout's order."""
+        return natural_key(name) if self.order == "natural" else name
+
+    def sorted_entries(self, folder: Path) -> list[Path]:
+        """The entries of a folder in this layout's order."""
+        return sorted(folder.iterdir(), key=lambda p: self.sort_key(p.name))
 
     @abstractmethod
     def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
@@ -97,7 +114,7 @@ class DatasetLayout(ABC):
 
     def describe(self) -> dict:
         """The layout's name and options, for result metadata."""
-        return {"layout": self.name, "root": str(self.root)}
+        return {"layout": self.name, "root": str(self.root), "order": self.order}
 
     def __iter__(self):
         """Yield (image, identity, path) for every sample, raising on the first bad one."""
@@ -115,10 +132,6 @@ def describe_skipped(skipped: list[Skipped], limit: int = 5) -> str:
     return f"{len(skipped)} unusable file(s): {shown}{more}; use --skip-bad to skip and report"
 
 
-def _root_entries(root: Path) -> list[Path]:
-    return sorted(root.iterdir(), key=lambda p: natural_key(p.name))
-
-
 class FolderLayout(DatasetLayout):
     """`root/<identity>/<image>`: one folder per identity."""
 
@@ -126,13 +139,13 @@ class FolderLayout(DatasetLayout):
 
     def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
         refs, skipped = [], []
-        for entry in _root_entries(self.root):
+        for entry in self.sorted_entries(self.root):
             if not entry.is_dir():
                 if entry.name not in METADATA_FILES:
                     skipped.append(Skipped(entry.name, "file at the dataset root, not a folder"))
                 continue
             images = 0
-            for item in sorted(entry.iterdir(), key=lambda p: natural_key(p.name)):
+            for item in self.sorted_entries(entry):
                 rel = f"{entry.name}/{item.name}"
                 if item.is_dir():
                     skipped.append(Skipped(rel, "nested folder (only one level is read)"))
@@ -153,7 +166,7 @@ class FlatLayout(DatasetLayout):
 
     def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
         found, skipped = [], []
-        for entry in _root_entries(self.root):
+        for entry in self.sorted_entries(self.root):
             match = _FLAT_NAME.match(entry.stem)
             if entry.name in METADATA_FILES:
                 continue
@@ -165,7 +178,8 @@ class FlatLayout(DatasetLayout):
                 skipped.append(Skipped(entry.name, "name is not <identity>_<index>.<ext>"))
             else:
                 identity, index = match["identity"], int(match["index"])
-                found.append((natural_key(identity), index, SampleRef(identity, entry.name)))
+                image_key = index if self.order == "natural" else entry.name
+                found.append((self.sort_key(identity), image_key, SampleRef(identity, entry.name)))
         found.sort(key=lambda item: item[:2])
         return [ref for *_, ref in found], skipped
 
@@ -205,8 +219,14 @@ class GridLayout(DatasetLayout):
 
     name = "grid"
 
-    def __init__(self, root: Path, spec: GridSpec, min_size: int = DEFAULT_MIN_SIZE) -> None:
-        super().__init__(root, min_size)
+    def __init__(
+        self,
+        root: Path,
+        spec: GridSpec,
+        min_size: int = DEFAULT_MIN_SIZE,
+        order: str = "lexicographic",
+    ) -> None:
+        super().__init__(root, min_size, order)
         self.tile, self.columns, self.padding = spec.tile, spec.columns, spec.padding
         self.images = spec.images
         self._last: tuple[str, np.ndarray] | None = None
@@ -228,7 +248,7 @@ class GridLayout(DatasetLayout):
 
     def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
         refs, skipped = [], []
-        for entry in _root_entries(self.root):
+        for entry in self.sorted_entries(self.root):
             if entry.name in METADATA_FILES:
                 continue
             if entry.is_dir() or not is_image_file(entry):
@@ -296,8 +316,10 @@ class RecordIOLayout(DatasetLayout):
 
     name = "recordio"
 
-    def __init__(self, root: Path, min_size: int = DEFAULT_MIN_SIZE) -> None:
-        super().__init__(root, min_size)
+    def __init__(
+        self, root: Path, min_size: int = DEFAULT_MIN_SIZE, order: str = "lexicographic"
+    ) -> None:
+        super().__init__(root, min_size, order)
         self.reader = RecordIOReader(self.root)
 
     def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
@@ -339,17 +361,18 @@ def open_layout(
     *,
     grid: GridSpec | None = None,
     min_size: int = DEFAULT_MIN_SIZE,
+    order: str = "lexicographic",
 ) -> DatasetLayout:
-    """Open the dataset at `root` in the named (or detected) layout."""
+    """Open the dataset at `root` in the named (or detected) layout and sample order."""
     name = detect_layout(root) if layout == "auto" else layout
     if name == "folder":
-        return FolderLayout(root, min_size)
+        return FolderLayout(root, min_size, order)
     if name == "flat":
-        return FlatLayout(root, min_size)
+        return FlatLayout(root, min_size, order)
     if name == "recordio":
-        return RecordIOLayout(root, min_size)
+        return RecordIOLayout(root, min_size, order)
     if name == "grid":
         if grid is None:
             raise FsbenchError("--layout grid needs --grid-tile and --grid-columns")
-        return GridLayout(root, grid, min_size)
+        return GridLayout(root, grid, min_size, order)
     raise FsbenchError(f"--layout {layout!r}: expected one of {', '.join(LAYOUTS)}")

@@ -84,6 +84,7 @@ def embed_dataset(
     checkpoint: Path | None = None,
     layout: str = "auto",
     grid: GridSpec | None = None,
+    order: str = "lexicographic",
     min_size: int = DEFAULT_MIN_SIZE,
     max_identities: int | None = None,
     max_images: int | None = None,
@@ -106,6 +107,7 @@ def embed_dataset(
         root,
         layout,
         grid=grid,
+        order=order,
         min_size=min_size,
     )
     refs, skipped = data.scan()

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,26 @@ def test_grid_options_are_validated():
         grid_spec(112, None)
     assert grid_spec(None, None) is None
     assert grid_spec(112, 4, images=50) == GridSpec(112, 4, 0, 50)
+
+
+@pytest.mark.parametrize("writer", [write_folder_dataset, write_flat_dataset])
+def test_lexicographic_default_matches_sorted_and_natural_is_numeric(tmp_path, writer):
+    rng = np.random.default_rng(3)
+    images = {
+        str(i): [rng.integers(0, 256, (16, 16, 3), dtype=np.uint8) for _ in range(12)]
+        for i in (1, 2, 10)
+    }
+    writer(tmp_path, images)
+    lexicographic, _ = open_layout(tmp_path).scan()
+    assert [r.identity for r in lexicographic[::12]] == ["1", "10", "2"]  # as sorted()
+    assert [Path(r.path).stem[-2:].lstrip("/_") for r in lexicographic[:4]] == [
+        "0",
+        "1",
+        "10",
+        "11",
+    ]
+    natural, _ = open_layout(tmp_path, order="natural").scan()
+    assert [r.identity for r in natural[::12]] == ["1", "2", "10"]
+    assert [Path(r.path).stem[-2:].lstrip("/_") for r in natural[:4]] == ["0", "1", "2", "3"]
+    with pytest.raises(FsbenchError, match="--order 'random'"):
+        open_layout(tmp_path, order="random")
