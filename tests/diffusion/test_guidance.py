@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,7 +18,8 @@ from facesynth_bench.diffusion.guidance import (
     two_pass_guidance,
 )
 from facesynth_bench.errors import FsbenchError
-from tests.backends.idiff_face.test_fixtures import FIXTURES
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "fixtures"
 
 T = 1000
 

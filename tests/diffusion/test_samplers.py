@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import GaussianOptimalDenoiser, marginal_std
+from gaussian_toy import GaussianOptimalDenoiser, marginal_std
 from safetensors.torch import load_file
 
 from facesynth_bench.diffusion.samplers import Sampler, ddim_sigma, ddim_step, ddpm_step
 from facesynth_bench.diffusion.schedules import NoiseSchedule, cosine_betas, linear_betas
 from facesynth_bench.errors import FsbenchError
-from tests.backends.idiff_face.test_fixtures import FIXTURES
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "fixtures"
 
 
 def test_linear_schedule_matches_the_original_buffers() -> None:

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import HERE
 
 from facesynth_bench.cli import main
 from facesynth_bench.data.manifest import MANIFEST_NAME
@@ -42,7 +41,8 @@ def test_cli_generates_and_reports_errors(preset_dir: Path, tmp_path: Path, caps
 @pytest.mark.slow
 def test_torchrun_two_gloo_processes_match_one_process(preset_dir: Path, tmp_path: Path) -> None:
     assert main(_args(preset_dir, tmp_path / "single")) == 0
-    path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
+    here = str(Path(__file__).resolve().parent)  # dummy_backend.py lives here
+    path = os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}
     fsbench = Path(sys.executable).with_name("fsbench")
     command = [

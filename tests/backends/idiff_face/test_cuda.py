@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from test_fixtures import FIXTURES
 
 from facesynth_bench.backends.idiff_face.loader import IDiffFaceDenoiser, unet_config_from
 from facesynth_bench.backends.idiff_face.unet import ConditionalUNet
 
+FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "reference" / "fixtures"
 pytestmark = [
     pytest.mark.cuda,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"),

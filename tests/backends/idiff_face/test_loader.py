@@ -10,7 +10,6 @@ import pytest
 import torch
 import yaml
 from safetensors.torch import load_file
-from test_fixtures import FIXTURES
 
 from facesynth_bench.backends.idiff_face.loader import load_idiff_face
 from facesynth_bench.diffusion.schedules import linear_betas
@@ -18,6 +17,7 @@ from facesynth_bench.errors import FsbenchError
 from facesynth_bench.generation.runner import GenerationRequest, generate
 from facesynth_bench.specs import load_preset
 
+FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "reference" / "fixtures"
 pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="reference fixtures not present")
 SMALL_VQ = {"ch": 32, "ch_mult": [1, 2]}
 CPU = torch.device("cpu")
