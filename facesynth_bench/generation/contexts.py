@@ -4,7 +4,9 @@ Formats read (never executing pickled code):
     *.npy / *.pt / *.pth  IDiff-Face / NegFaceDiff: a `torch.save`d dict {str(i): ndarray(C)}
                           (despite the .npy name), read with torch's weights-only unpickler
                           allowing only numpy arrays; or a plain (N, C) .npy array
-    *.npz                 `contexts` (N, C) (or the only array), optional `ids` (N,) strings
+    *.npz                 `contexts` (N, C) (or the only array), optional `ids` (N,) strings;
+                          or `fsbench embed` output: `embeddings` of images, one context per
+                          image, ids from `paths` ("two-stage" synthetic identities)
 """
 
 from __future__ import annotations
@@ -68,14 +70,17 @@ def _torch_saved_dict(path: Path) -> tuple[np.ndarray, list[str]]:
 def _npz(path: Path) -> tuple[np.ndarray, list[str]]:
     with np.load(path, allow_pickle=False) as data:
         names = list(data.files)
-        key = "contexts" if "contexts" in names else None
+        key = next((k for k in ("contexts", "embeddings") if k in names), None)
         arrays = [n for n in names if n != "ids"]
         if key is None and len(arrays) == 1:
             key = arrays[0]
         if key is None:
-            raise FsbenchError(f"context file {path}: expected an array 'contexts', has {names}")
+            raise FsbenchError(
+                f"context file {path}: expected an array 'contexts' or 'embeddings', has {names}"
+            )
         vectors = data[key]
-        ids = [str(i) for i in data["ids"]] if "ids" in names else None
+        id_key = next((k for k in ("ids", "paths") if k in names), None)
+        ids = [str(i) for i in data[id_key]] if id_key else None
     return vectors, ids or [str(i) for i in range(len(vectors))]
 
 

@@ -143,3 +143,20 @@ def test_disk_errors_leave_no_half_written_image(preset_dir, tmp_path, monkeypat
         generate(_request(preset_dir, tmp_path / "run"))
     assert not list((tmp_path / "run").rglob("*.png"))
     assert not list((tmp_path / "run").rglob("*.tmp"))
+
+
+def test_embeddings_of_images_are_two_stage_contexts(tmp_path) -> None:
+    from facesynth_bench.generation.contexts import load_contexts, uniform_contexts
+
+    vectors = np.random.default_rng(1).standard_normal((4, 16)).astype(np.float32)
+    path = tmp_path / "embedded.npz"
+    paths = np.array([f"faces/{i}.png" for i in range(4)])
+    np.savez(path, embeddings=vectors, labels=np.array(["a"] * 4), paths=paths)
+    contexts = load_contexts(path, 16, normalize=True)
+    assert contexts.ids == paths.tolist()
+    np.testing.assert_allclose(np.linalg.norm(contexts.vectors.numpy(), axis=1), 1, rtol=1e-6)
+    uniform = uniform_contexts(1000, 16, seed=3)
+    assert torch.equal(uniform.vectors, uniform_contexts(1000, 16, seed=3).vectors)
+    np.testing.assert_allclose(uniform.vectors.norm(dim=1).numpy(), 1, rtol=1e-6)
+    # uniform on the sphere: the mean direction vanishes (|mean| ~ 1/sqrt(n) = 0.03)
+    assert uniform.vectors.mean(0).norm().item() < 0.1

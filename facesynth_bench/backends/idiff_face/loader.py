@@ -2,6 +2,7 @@
 
 Options (the `[backend.options]` table of a preset):
     decoder: path of `first_stage_decoder_state_dict.pt` (default: beside the checkpoint)
+    encoder: path of `first_stage_encoder_state_dict.pt` (optional; enables `encode`)
     unet: UNet settings overriding the hydra config / the released defaults
     first_stage: VQ-f4 settings (ch, ch_mult, ...) if not the released ones
     latent_size: latent side in pixels (default 32, i.e. 128x128 images)
@@ -32,7 +33,13 @@ from facesynth_bench.backends.idiff_face.checkpoint import (
     split_ddpm_checkpoint,
 )
 from facesynth_bench.backends.idiff_face.unet import ConditionalUNet, ContextCache, UNetConfig
-from facesynth_bench.backends.idiff_face.vq_f4 import VQConfig, VQDecoder, latents_to_unit_images
+from facesynth_bench.backends.idiff_face.vq_f4 import (
+    VQConfig,
+    VQDecoder,
+    VQEncoder,
+    latents_to_unit_images,
+    unit_images_to_latents,
+)
 from facesynth_bench.devices import autocast_for
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.errors import FsbenchError
@@ -109,10 +116,12 @@ class IDiffFaceGenerator:
         provenance: dict[str, Any],
         latent_size: int,
         downsampling: int,
+        encoder: VQEncoder | None = None,
     ) -> None:
         config = denoiser.unet.config
         self.denoiser = denoiser
         self.decoder = decoder
+        self.encoder = encoder
         self.schedule = schedule
         self.context_dim = config.context_input_channels
         self.latent_shape = (config.input_channels, latent_size, latent_size)
@@ -124,6 +133,13 @@ class IDiffFaceGenerator:
         """VQ-decode latents (B, 3, s, s) to images float in [0, 1], (B, 3, 4s, 4s)."""
         with precision_context(self.denoiser.device, self.denoiser.precision):
             return latents_to_unit_images(self.decoder, latents.to(self.denoiser.device))
+
+    @torch.no_grad()
+    def encode(self, images: Tensor) -> Tensor:
+        """VQ-encode images float in [0, 1] (B, 3, 4s, 4s) to latents (B, 3, s, s)."""
+        if self.encoder is None:
+            raise FsbenchError("IDiff-Face: set backend option 'encoder' to encode images")
+        return unit_images_to_latents(self.encoder, images.to(self.denoiser.device))
 
     def describe(self) -> dict[str, Any]:
         """Backend name, files with their SHA-256, UNet settings."""
@@ -178,6 +194,13 @@ def load_idiff_face(
             decoder=str(decoder_path),
             decoder_sha256=sha256_file(decoder_path),
         )
+    encoder = None
+    if "encoder" in options:
+        encoder_path = Path(options["encoder"])
+        encoder = VQEncoder(vq_config)
+        load_checked(encoder, read_state_dict(encoder_path), encoder_path)
+        encoder = encoder.eval().to(device)
+        provenance.update(encoder=str(encoder_path), encoder_sha256=sha256_file(encoder_path))
     if betas is not None:
         schedule = NoiseSchedule(betas)
     else:
@@ -200,5 +223,5 @@ def load_idiff_face(
     provenance["precision"] = precision
     latent_size = int(options.get("latent_size", 32))
     return IDiffFaceGenerator(
-        denoiser, decoder, schedule, provenance, latent_size, vq_config.downsampling
+        denoiser, decoder, schedule, provenance, latent_size, vq_config.downsampling, encoder
     )

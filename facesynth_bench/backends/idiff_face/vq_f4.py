@@ -229,6 +229,12 @@ class VQDecoder(nn.Module):
 
 
 @torch.no_grad()
+def unit_images_to_latents(encoder: VQEncoder, images: Tensor) -> Tensor:
+    """Encode images float in [0, 1] (B, 3, H, W) to latents (B, 3, H/4, W/4)."""
+    return encoder(images * 2 - 1)
+
+
+@torch.no_grad()
 def latents_to_unit_images(decoder: VQDecoder, latents: Tensor) -> Tensor:
     """Decode latents to images float in [0, 1] (IDiff-Face pixels live in [-1, 1])."""
     return ((decoder(latents).float() + 1) / 2).clamp(0, 1)

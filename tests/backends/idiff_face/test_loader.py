@@ -61,6 +61,19 @@ def test_released_layout_loads_and_reproduces_the_fixture(run_folder: Path) -> N
     torch.testing.assert_close(images, ((vq["__output"] + 1) / 2).clamp(0, 1), atol=1e-5, rtol=0)
 
 
+def test_encoder_option_encodes_images(run_folder: Path, tmp_path) -> None:
+    tensors = load_file(str(FIXTURES / "vq_encoder_small.safetensors"))
+    path = tmp_path / "first_stage_encoder_state_dict.pt"
+    torch.save({k: v for k, v in tensors.items() if not k.startswith("__")}, path)
+    checkpoint = run_folder / "checkpoints" / "ema_averaged_model.ckpt"
+    model = load_idiff_face(checkpoint, _options(encoder=str(path)), CPU)
+    latents = model.encode((tensors["__input"] + 1) / 2)
+    torch.testing.assert_close(latents, tensors["__output"], atol=1e-5, rtol=0)
+    assert model.describe()["encoder_sha256"]
+    with pytest.raises(FsbenchError, match="option 'encoder'"):
+        load_idiff_face(checkpoint, _options(), CPU).encode(tensors["__input"])
+
+
 def test_wrong_keys_and_shapes_name_the_first_mismatches(run_folder: Path, tmp_path) -> None:
     state = torch.load(run_folder / "checkpoints" / "ema_averaged_model.ckpt", weights_only=True)
     state["eps_model.context_emb.weight"] = torch.zeros(7, 512)
