@@ -18,6 +18,7 @@ from facesynth_bench.cli.embed import embed_command
 from facesynth_bench.cli.evaluate import evaluate_app
 from facesynth_bench.cli.generate import generate_command
 from facesynth_bench.cli.listing import list_command
+from facesynth_bench.cli.train_generator import train_generator_app
 from facesynth_bench.errors import FsbenchError
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(train_generator_app, name="train-generator")
 app.command("list")(list_command)
 app.command("generate")(generate_command)
 app.command("demo")(demo_command)

@@ -59,16 +59,30 @@ def create_denoiser(config: DenoiserConfig | None = None, seed: int = 0) -> Cond
         return model_type(config)
 
 
+CONTEXT_STATISTICS = ("context_mean", "context_std")
+
+
 def save_denoiser(
-    model: ConditionedDenoiser, path: Path, header: dict[str, Any] | None = None
+    model: ConditionedDenoiser,
+    path: Path,
+    header: dict[str, Any] | None = None,
+    weights_dtype: torch.dtype = torch.float32,
 ) -> None:
-    """Write weights, context statistics, architecture and config (+ `header`) to safetensors."""
+    """Write weights, context statistics, architecture and config (+ `header`) to safetensors.
+
+    `weights_dtype` (e.g. float16, half the file) applies to the layers; the context
+    statistics stay float32. `load_denoiser` reads either into a float32 model.
+    """
     full_header = {
         **(header or {}),
         "architecture": architecture_of(model.config),
         "config": asdict(model.config),
     }
-    save_weights(Path(path), model.state_dict(), full_header)
+    tensors = {
+        name: value if name in CONTEXT_STATISTICS else value.to(weights_dtype)
+        for name, value in model.state_dict().items()
+    }
+    save_weights(Path(path), tensors, full_header)
 
 
 def load_denoiser(
