@@ -160,6 +160,13 @@ def load_idiff_face(
     checkpoint: Path | None, options: dict[str, Any], device: torch.device
 ) -> IDiffFaceGenerator:
     """Build IDiff-Face from `ema_averaged_model.ckpt` (+ .hydra config) and the VQ decoder."""
+    random_weights = bool(options.get("random_weights"))
+    if checkpoint is None and not random_weights:
+        raise FsbenchError("idiff_face needs --checkpoint (the released ema_averaged_model.ckpt)")
+    if checkpoint is not None and not random_weights:
+        decoder_path = _decoder_path(checkpoint, options)
+        if not checkpoint.is_file():
+            raise FsbenchError(f"checkpoint {checkpoint}: no such file")
     precision = options.get("precision", "auto")
     settings: dict[str, Any] = {}
     diffusion: dict[str, Any] = {}
@@ -177,16 +184,11 @@ def load_idiff_face(
     vq_config = VQConfig(**first_stage)
     decoder = VQDecoder(vq_config)
     betas = None
-    if options.get("random_weights"):
+    if random_weights:
         provenance["weights"] = "random (benchmark)"
     else:
-        if checkpoint is None:
-            raise FsbenchError(
-                "idiff_face needs --checkpoint (the released ema_averaged_model.ckpt)"
-            )
         unet_state, betas = split_ddpm_checkpoint(read_state_dict(checkpoint), checkpoint)
         load_checked(unet, unet_state, checkpoint)
-        decoder_path = _decoder_path(checkpoint, options)
         load_checked(decoder, read_state_dict(decoder_path), decoder_path)
         provenance.update(
             checkpoint=str(checkpoint),
