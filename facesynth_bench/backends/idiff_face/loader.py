@@ -164,9 +164,9 @@ def load_idiff_face(
     if checkpoint is None and not random_weights:
         raise FsbenchError("idiff_face needs --checkpoint (the released ema_averaged_model.ckpt)")
     if checkpoint is not None and not random_weights:
-        decoder_path = _decoder_path(checkpoint, options)
         if not checkpoint.is_file():
             raise FsbenchError(f"checkpoint {checkpoint}: no such file")
+        decoder_path = _decoder_path(checkpoint, options)
     precision = options.get("precision", "auto")
     settings: dict[str, Any] = {}
     diffusion: dict[str, Any] = {}
