@@ -11,7 +11,9 @@ from facesynth_bench.devices import DEVICE_CHOICES
 
 
 def generate_command(
-    generator: str = typer.Option(..., "--generator", help="Preset (fsbench list generators)."),
+    generator: str = typer.Option(
+        "tiny-adaptdiff", "--generator", help="Preset (fsbench list generators)."
+    ),
     identities: int = typer.Option(..., "--identities", help="Number of identities N."),
     images_per_identity: int = typer.Option(
         ..., "--images-per-identity", help="Images M per identity."
