@@ -5,6 +5,8 @@ Options (the `[backend.options]` table of a preset):
     precision: auto | fp32 | bf16 | fp16 (autocast of the denoiser on CUDA; fp32 on CPU)
 The checkpoint is a denoiser file written by `save_denoiser`; its header may name the
 noise schedule as {"schedule": {"name": "linear", "num_timesteps": 1000}} (the default).
+Without a checkpoint the shipped `facesynth_bench/assets/latent_dcgan_eps.safetensors` is
+used; where it is missing, loading fails and says how to train one (never random weights).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import Tensor
 from facesynth_bench.atomic_files import sha256_file
 from facesynth_bench.backends.latent_dcgan.architectures import load_denoiser
 from facesynth_bench.backends.latent_dcgan.conditioning import ConditionedDenoiser
+from facesynth_bench.backends.latent_dcgan.contexts import two_stage_contexts
 from facesynth_bench.backends.latent_dcgan.dcgan import (
     IMAGE_SIZE,
     DCGANGenerator,
@@ -28,9 +31,17 @@ from facesynth_bench.backends.latent_dcgan.dcgan import (
 )
 from facesynth_bench.devices import autocast_for
 from facesynth_bench.diffusion.schedules import NoiseSchedule
+from facesynth_bench.embed.dlib_resnet import CHIP_SIZE, DlibEmbedder
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.generation.contexts import Contexts
 
 KNOWN_OPTIONS = {"decoder", "precision"}
+SHIPPED_DENOISER = "latent_dcgan_eps.safetensors"
+
+
+def shipped_denoiser_path() -> Path:
+    """Where the trained denoiser ships: next to the DCGAN weights in the package assets."""
+    return default_weights_path().parent / SHIPPED_DENOISER
 
 
 class LatentDCGANDenoiser:
@@ -82,6 +93,11 @@ class LatentDCGANModel:
         """Backend name, denoiser and decoder files with their SHA-256, denoiser header."""
         return dict(self._provenance)
 
+    def synthetic_contexts(self, n: int, seed: int) -> Contexts:
+        """n seeded two-stage identities: dlib embeddings of fresh (never trained on) faces."""
+        embedder = DlibEmbedder(box="fixed-box", size=CHIP_SIZE)
+        return two_stage_contexts(self.generator, embedder, n, seed)
+
 
 def _schedule_from(header: dict[str, Any], checkpoint: Path) -> NoiseSchedule:
     settings = header.get("schedule", {"name": "linear", "num_timesteps": 1000})
@@ -103,12 +119,13 @@ def load(
             f"latent_dcgan backend options {sorted(unknown)}: unknown; "
             f"expected {sorted(KNOWN_OPTIONS)}"
         )
-    if checkpoint is None:
+    checkpoint = Path(checkpoint) if checkpoint is not None else shipped_denoiser_path()
+    if not checkpoint.is_file():
         raise FsbenchError(
-            "latent_dcgan backend: no denoiser checkpoint given and no trained weights ship "
-            "with this version; pass a file written by save_denoiser"
+            f"latent_dcgan backend: denoiser weights {checkpoint} not found; train them with "
+            "`fsbench train-generator latent-dcgan --run-dir DIR` (see docs/embedded-default.md) "
+            "and pass --checkpoint DIR/latent_dcgan_eps.safetensors"
         )
-    checkpoint = Path(checkpoint)
     model, header = load_denoiser(checkpoint, device)
     decoder_path = Path(options.get("decoder", default_weights_path()))
     generator = load_dcgan_generator(decoder_path, device)

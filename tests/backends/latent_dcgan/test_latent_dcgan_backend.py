@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import facesynth_bench.backends.latent_dcgan.model as latent_dcgan_model
 from facesynth_bench.backends import BACKENDS, GeneratorModel
 from facesynth_bench.backends.latent_dcgan.architectures import create_denoiser, save_denoiser
 from facesynth_bench.backends.latent_dcgan.denoiser import LatentDenoiserConfig
@@ -85,9 +86,11 @@ def test_seeded_guided_sampling_reproduces_bytes_and_decodes_to_images(checkpoin
     assert not torch.equal(first, _sample(model, contexts, seed=10))
 
 
-def test_load_errors_name_the_problem(checkpoint, tmp_path):
+def test_load_errors_name_the_problem(checkpoint, tmp_path, monkeypatch):
     loader = BACKENDS.get("latent_dcgan")
-    with pytest.raises(FsbenchError, match="no denoiser checkpoint"):
+    missing = tmp_path / "latent_dcgan_eps.safetensors"
+    monkeypatch.setattr(latent_dcgan_model, "shipped_denoiser_path", lambda: missing)
+    with pytest.raises(FsbenchError, match=r"eps\.safetensors not found; train them with"):
         loader(None, {}, CPU)
     with pytest.raises(FsbenchError, match=r"options \['colour'\]: unknown"):
         loader(checkpoint, {"colour": "blue"}, CPU)
