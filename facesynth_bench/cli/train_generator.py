@@ -57,6 +57,7 @@ def latent_dcgan_command(
     weights_dtype: str = typer.Option("fp16", "--weights-dtype", help="fp16 or fp32 layers."),
     device: str = typer.Option("auto", "--device", help=f"One of {', '.join(DEVICE_CHOICES)}."),
     precision: str = typer.Option("auto", "--precision", help="CUDA: auto|fp32|bf16|fp16."),
+    threads: int | None = typer.Option(None, "--threads", help="CPU torch threads (default all)."),
 ) -> None:
     """Build/reuse the cached training set, train with EMA (resumable), write the weights."""
     import torch
@@ -74,6 +75,10 @@ def latent_dcgan_command(
         raise FsbenchError(f"--weights-dtype {weights_dtype!r}: expected fp16 or fp32")
     if workers < 1:
         raise FsbenchError(f"--workers must be >= 1, got {workers}")
+    if threads is not None:
+        if threads < 1:
+            raise FsbenchError(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
     started = time.perf_counter()
     torch_device = resolve_device(device)
     out = out or run_dir / "latent_dcgan_eps.safetensors"
@@ -139,6 +144,7 @@ def latent_dcgan_command(
             "--weights-dtype": weights_dtype,
             "--device": device,
             "--precision": precision,
+            "--threads": threads,
         }
     )
     record = {

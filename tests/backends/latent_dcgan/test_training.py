@@ -198,3 +198,5 @@ def test_cli_builds_the_set_trains_and_records_the_command(tmp_path, capsys):
     assert json.loads((run / "latent_dcgan_eps.json").read_text())["resumed_from_step"] == 6
     assert main(args(9, "--lr", "0.1")) == 1
     assert "made with different settings" in capsys.readouterr().err
+    assert main(args(9, "--threads", "0")) == 1
+    assert "--threads must be >= 1" in capsys.readouterr().err
