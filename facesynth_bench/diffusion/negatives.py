@@ -25,7 +25,8 @@ from facesynth_bench.errors import FsbenchError
 
 NEGATIVE_STRATEGIES = ("far", "close", "mid", "random", "previous", "null")
 NULL_INDEX = -1
-BLOCK_ROWS = 512
+BLOCK_ELEMENTS = 1 << 24
+"""Similarity entries per block (128 MB of float64): rows per block = this // N."""
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,13 @@ def choose_negatives(
     pool: Tensor,
     strategy: str,
     seed: int = 0,
-    block_rows: int = BLOCK_ROWS,
+    block_rows: int | None = None,
     use_faiss: bool | None = None,
 ) -> Negatives:
-    """One negative per row of `pool` (N, C) by `strategy`; `seed` drives `random`."""
+    """One negative per row of `pool` (N, C) by `strategy`; `seed` drives `random`.
+
+    `block_rows` bounds memory to (block_rows x N) similarities (default: 2^24 // N rows).
+    """
     if strategy not in NEGATIVE_STRATEGIES:
         raise FsbenchError(
             f"unknown negative strategy {strategy!r}; choose from {', '.join(NEGATIVE_STRATEGIES)}"
@@ -105,6 +109,6 @@ def choose_negatives(
         indices = (
             _faiss_choice(unit, strategy)
             if use_faiss
-            else _blocked_choice(unit, strategy, block_rows)
+            else _blocked_choice(unit, strategy, block_rows or max(1, BLOCK_ELEMENTS // n))
         )
     return Negatives(pool[indices], indices)

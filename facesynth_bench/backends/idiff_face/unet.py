@@ -134,7 +134,8 @@ class Attention(nn.Module):
         """(B, C_in, L) tokens -> (B, heads, L, head_channels) projections."""
         projected = conv(tokens)
         b, _, length = projected.shape
-        return projected.view(b, self.heads, -1, length).transpose(2, 3)
+        # contiguous per head: the fused CPU attention kernel needs a unit last stride
+        return projected.view(b, self.heads, -1, length).transpose(2, 3).contiguous()
 
     def keys_values(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """Keys and values of (B, C_kv, L) tokens, each (B, heads, L, head_channels)."""
