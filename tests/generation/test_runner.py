@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +161,23 @@ def test_embeddings_of_images_are_two_stage_contexts(tmp_path) -> None:
     np.testing.assert_allclose(uniform.vectors.norm(dim=1).numpy(), 1, rtol=1e-6)
     # uniform on the sphere: the mean direction vanishes (|mean| ~ 1/sqrt(n) = 0.03)
     assert uniform.vectors.mean(0).norm().item() < 0.1
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_context_files_with_code_are_refused_unrun(tmp_path, capsys) -> None:
+    from facesynth_bench.generation.contexts import load_contexts
+
+    zipped = tmp_path / "evil.npy"
+    torch.save({"0": _Payload()}, zipped)
+    with pytest.raises(FsbenchError, match=r"evil\.npy: not a safe torch-saved dict"):
+        load_contexts(zipped, 16)
+    raw = tmp_path / "raw.npy"
+    raw.write_bytes(pickle.dumps({"0": _Payload()}))
+    with pytest.raises(FsbenchError, match=r"raw\.npy: not a plain \.npy array"):
+        load_contexts(raw, 16)
+    assert "pwned" not in capsys.readouterr().out
