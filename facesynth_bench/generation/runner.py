@@ -260,6 +260,7 @@ def generate(
     known = _known_paths(out, manifest_root)
     batches = _plan(request, ranks)
     todo = [b for b in batches if any(not (out / image_path(i, k)).exists() for i, k in b)]
+    finished = [b for b in batches if b not in todo]
     steps = len(preset.sampler.timesteps(model.schedule))
     total_steps, done = len(todo) * steps, 0
 
@@ -271,6 +272,8 @@ def generate(
 
     written = 0
     with ManifestWriter(manifest_root) as manifest:
+        # images a kill left on disk before their manifest lines were written
+        _append_records(manifest, _records(request, contexts, finished, known))
         for batch in todo:
             written += _generate_batch(
                 request, model, contexts, negatives, batch, device, manifest, known, step_done
@@ -306,23 +309,42 @@ def _generate_batch(
     noise = BatchNoise(seeds, tuple(model.latent_shape), device)
     latents = run_sampler(eps, noise.draw(), preset.sampler, model.schedule, noise, step_done)
     pixels = to_uint8(model.decode(latents), preset.image_size)
-    written, records = 0, []
-    for (i, k), seed, image in zip(batch, seeds, pixels, strict=True):
-        relative = image_path(i, k)
-        target = out / relative
+    written = 0
+    for (i, k), image in zip(batch, pixels, strict=True):
+        target = out / image_path(i, k)
         if not target.exists():
             try:
                 write_bytes_atomic(target, png_bytes(image))
             except OSError as exc:
                 raise FsbenchError(f"cannot write image {target}: {exc}") from exc
             written += 1
+    _append_records(manifest, _records(request, contexts, [batch], known))
+    return written
+
+
+def _records(
+    request: GenerationRequest,
+    contexts: Contexts,
+    batches: list[list[tuple[int, int]]],
+    known: set[str],
+) -> list[ManifestRecord]:
+    """Manifest records of these batches' images that the manifest does not hold yet."""
+    records = []
+    for i, k in (image for batch in batches for image in batch):
+        relative = image_path(i, k)
         if relative not in known:
+            seed = image_seed(request.seed, i, k)
             records.append(
-                ManifestRecord(relative, f"{i:06d}", k, preset.name, seed, contexts.ids[i])
+                ManifestRecord(relative, f"{i:06d}", k, request.preset.name, seed, contexts.ids[i])
             )
             known.add(relative)
+    return records
+
+
+def _append_records(manifest: ManifestWriter, records: list[ManifestRecord]) -> None:
+    if not records:
+        return
     try:
         manifest.append(records)
     except OSError as exc:
         raise FsbenchError(f"cannot append to manifest {manifest.path}: {exc}") from exc
-    return written

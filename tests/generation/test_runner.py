@@ -94,6 +94,30 @@ def test_resume_after_a_kill_is_byte_identical(
     assert sorted(paths) == sorted(reference) and len(paths) == len(set(paths))
 
 
+def test_resume_after_a_kill_between_images_and_manifest(
+    preset_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = _files(generate(_request(preset_dir, tmp_path / "ref", batch_size=2)).out)
+    out = tmp_path / "killed"
+    real = runner.ManifestWriter.append
+    calls = {"n": 0}
+
+    def dying_append(self, records):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second batch's PNGs are on disk, its lines are not
+            raise KeyboardInterrupt
+        return real(self, records)
+
+    monkeypatch.setattr(runner.ManifestWriter, "append", dying_append)
+    with pytest.raises(KeyboardInterrupt):
+        generate(_request(preset_dir, out, batch_size=2))
+    monkeypatch.setattr(runner.ManifestWriter, "append", real)
+    assert len(_files(out)) == 4 and len(read_manifest(out)) == 2
+    generate(_request(preset_dir, out, batch_size=2, resume=True))
+    assert _files(out) == reference
+    assert sorted(r.path for r in read_manifest(out)) == sorted(reference)
+
+
 def test_resume_refuses_a_different_run(preset_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     generate(_request(preset_dir, out))
