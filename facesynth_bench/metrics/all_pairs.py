@@ -131,12 +131,12 @@ def score_pairs(
     blocks = _BlockScorer(embeddings, codes, block_rows)
     total = blocks.planned_pairs(plan.mode == "exhaustive")
     done = 0
-    for block_genuine, block_impostor, n_pairs in blocks.scores(plan.mode == "exhaustive"):
-        if block_genuine is not None:
-            genuine.add(block_genuine)
-        if block_impostor is not None:
-            impostor.add(block_impostor)
-        done += n_pairs
+    for block in blocks.blocks(plan.mode == "exhaustive"):
+        if block.genuine is not None:
+            genuine.add(block.genuine)
+        if plan.mode == "exhaustive":
+            impostor.add_row_suffixes(block.scores, block.first_impostor)
+        done += block.visited
         if progress is not None:
             progress(done, total)
     genuine_moments = genuine.moments()
@@ -194,18 +194,24 @@ def _make_sinks(
 
 
 class _BlockScorer:
-    """Walks the upper triangle of the score matrix in row blocks."""
+    """Walks the upper triangle of the score matrix in row blocks.
+
+    Rows are grouped by identity, so in row r the pairs that are neither genuine nor already
+    visited (lower triangle, diagonal) are exactly the columns at or after the end of r's
+    identity group: every block's impostor scores are a suffix of each row.
+    """
 
     def __init__(self, embeddings: torch.Tensor, codes: np.ndarray, block_rows: int) -> None:
         self.embeddings = embeddings
         self.codes = codes
-        self.codes_t = torch.as_tensor(codes, device=embeddings.device)
+        sizes = np.bincount(codes)
+        self.group_end = np.repeat(np.cumsum(sizes), sizes)  # one past each row's group
         n = len(codes)
         self.starts = list(range(0, n, block_rows))
         self.stops = [*self.starts[1:], n]
 
     def _overlap(self, bi: int, bj: int) -> bool:
-        # Rows are grouped by identity: blocks share one only if the ranges meet.
+        # Blocks share an identity only if their ranges meet.
         return bool(self.codes[self.stops[bi] - 1] >= self.codes[self.starts[bj]])
 
     def _block_pairs(self, with_impostors: bool) -> Iterator[tuple[int, int]]:
@@ -224,27 +230,42 @@ class _BlockScorer:
             total += rows * (rows - 1) // 2 if bi == bj else rows * cols
         return total
 
-    def scores(
-        self, with_impostors: bool
-    ) -> Iterator[tuple[torch.Tensor | None, torch.Tensor | None, int]]:
-        """Yield (genuine scores, impostor scores, pairs visited) per block; None = none asked."""
-        e, c = self.embeddings, self.codes_t
+    def _genuine_index(self, rows: range, col_start: int, col_stop: int) -> np.ndarray:
+        """Flat block indices of the genuine pairs (r, c), r < c, of one block."""
+        r = np.arange(rows.start, rows.stop)
+        first = np.maximum(r + 1, col_start) - col_start
+        stop = np.minimum(self.group_end[r], col_stop) - col_start
+        counts = np.maximum(stop - first, 0)
+        row_of = np.repeat(np.arange(len(r)), counts)
+        offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        return row_of * (col_stop - col_start) + np.repeat(first, counts) + offset
+
+    def blocks(self, with_impostors: bool) -> Iterator[_Block]:
+        """Every block of the walk, with its genuine scores and impostor row suffixes."""
+        e = self.embeddings
         for bi, bj in self._block_pairs(with_impostors):
-            rows = slice(self.starts[bi], self.stops[bi])
-            cols = slice(self.starts[bj], self.stops[bj])
-            scores = e[rows] @ e[cols].T
-            n_rows, n_cols = scores.shape
-            visited = n_rows * (n_rows - 1) // 2 if bi == bj else n_rows * n_cols
+            rows = range(self.starts[bi], self.stops[bi])
+            c0, c1 = self.starts[bj], self.stops[bj]
+            scores = e[rows.start : rows.stop] @ e[c0:c1].T
+            visited = len(rows) * (len(rows) - 1) // 2 if bi == bj else scores.numel()
             if not self._overlap(bi, bj):
-                yield None, scores, visited
+                yield _Block(scores, None, None, visited)
                 continue
-            same = c[rows, None] == c[None, cols]
-            if bi == bj:
-                upper = torch.ones_like(same).triu_(1)
-                genuine, impostor = same & upper, ~same & upper
-            else:
-                genuine, impostor = same, ~same
-            yield scores[genuine], (scores[impostor] if with_impostors else None), visited
+            index = torch.as_tensor(self._genuine_index(rows, c0, c1), device=e.device)
+            genuine = scores.reshape(-1)[index]
+            first_impostor = np.clip(self.group_end[rows.start : rows.stop] - c0, 0, c1 - c0)
+            yield _Block(scores, genuine, torch.as_tensor(first_impostor, device=e.device), visited)
+
+
+@dataclass
+class _Block:
+    """One block of scores: impostors are row r's columns from `first_impostor[r]` on
+    (all columns when None); `genuine` holds the block's genuine scores (None: none)."""
+
+    scores: torch.Tensor
+    genuine: torch.Tensor | None
+    first_impostor: torch.Tensor | None
+    visited: int
 
 
 def _sample_equal(

@@ -29,6 +29,14 @@ class ArraySink:
         """Append a block of scores."""
         self._chunks.append(scores.detach().reshape(-1).float().cpu().numpy())
 
+    def add_row_suffixes(self, scores: torch.Tensor, first: torch.Tensor | None) -> None:
+        """Append scores[r, first[r]:] of every row r (the whole block when `first` is None)."""
+        if first is None:
+            self.add(scores)
+            return
+        columns = torch.arange(scores.shape[1], device=scores.device)
+        self.add(scores[columns[None, :] >= first[:, None]])
+
     def values(self) -> np.ndarray:
         """All scores added so far, in insertion order."""
         if not self._chunks:
@@ -68,6 +76,8 @@ class HistogramSink:
         self.counts = torch.zeros(bins, dtype=torch.int64, device=device)
         self.track_moments = track_moments
         self._moments = ScoreMoments()
+        self._scaled = torch.empty(0, dtype=torch.float32, device=device)
+        self._index = torch.empty(0, dtype=torch.int32, device=device)
 
     def add(self, scores: torch.Tensor) -> None:
         """Count a block of float32 scores."""
@@ -76,11 +86,33 @@ class HistogramSink:
             flat = flat.float()
         if self.track_moments:
             self._moments = self._moments.merge(_moments_of_tensor(flat))
-        # Chunks bound the temporaries to a few tens of MB whatever the block size.
+        # Chunks through reused buffers: bounded temporaries, no page faults per block.
+        if self._scaled.numel() < min(flat.numel(), _CHUNK):
+            self._scaled = torch.empty(min(flat.numel(), _CHUNK), device=flat.device)
+            self._index = torch.empty_like(self._scaled, dtype=torch.int32)
         for chunk in flat.split(_CHUNK):
-            index = (chunk * self._inv_width).floor_().add_(self.bins // 2)
-            index = index.clamp_(0, self.bins - 1).to(torch.int32)
+            scaled = torch.mul(chunk, self._inv_width, out=self._scaled[: chunk.numel()])
+            scaled.floor_().add_(self.bins // 2).clamp_(0, self.bins - 1)
+            index = self._index[: chunk.numel()].copy_(scaled)
             self.counts += torch.bincount(index, minlength=self.bins)
+
+    def add_row_suffixes(self, scores: torch.Tensor, first: torch.Tensor | None) -> None:
+        """Count scores[r, first[r]:] of every row r (the whole block when `first` is None).
+
+        Overwrites the block: the excluded prefixes are set below every bin, counted into
+        bin 0 with the rest, and taken out of it again, which costs one pass, not a gather.
+        """
+        if first is None:
+            self.add(scores)
+            return
+        columns = torch.arange(scores.shape[1], device=scores.device)
+        excluded = columns[None, :] < first[:, None]
+        if self.track_moments:  # moments need the kept scores themselves
+            self.add(scores[~excluded])
+            return
+        scores.masked_fill_(excluded, float("-inf"))
+        self.add(scores)
+        self.counts[0] -= first.sum()
 
     @property
     def count(self) -> int:
