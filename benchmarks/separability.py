@@ -5,6 +5,7 @@ benchmarks/results/separability.json. Usage:
 
     .venv/bin/python benchmarks/separability.py            # 1,000 x 20 and 5,000 x 20
     .venv/bin/python benchmarks/separability.py --quick    # 200 x 20, seconds
+    .venv/bin/python benchmarks/separability.py --device cuda --skip-naive   # on a GPU
 """
 
 from __future__ import annotations
@@ -32,11 +33,17 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_ours(x: np.ndarray, labels: np.ndarray) -> dict:
+def sync(device: str) -> None:
+    """Wait for queued GPU work so that timings are complete."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def run_ours(x: np.ndarray, labels: np.ndarray, device: str) -> dict:
     from facesynth_bench.metrics.separability import evaluate_separability
 
     start = time.perf_counter()
-    m = evaluate_separability(x, labels, engine="histogram").metrics
+    m = evaluate_separability(x, labels, engine="histogram", device=device).metrics
     return {
         "seconds": time.perf_counter() - start,
         "eer": m["eer"],
@@ -46,31 +53,35 @@ def run_ours(x: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def run_gemm(x: np.ndarray, labels: np.ndarray) -> dict:
+def run_gemm(x: np.ndarray, labels: np.ndarray, device: str) -> dict:
     """The bare matrix multiply of every row with every row, in 4,096-row blocks."""
-    e = torch.from_numpy(x)
+    e = torch.from_numpy(x).to(device)
+    sync(device)
     start = time.perf_counter()
     for s in range(0, len(e), 4096):
         e[s : s + 4096] @ e.T
+    sync(device)
     return {"seconds": time.perf_counter() - start}
 
 
-def run_histogram(x: np.ndarray, labels: np.ndarray) -> dict:
+def run_histogram(x: np.ndarray, labels: np.ndarray, device: str) -> dict:
     """torch.histc of N(N-1)/2 real scores (one 4,096 x 4,096 block, reused) into 2^20 bins."""
     n = len(x)
     total = n * (n - 1) // 2
-    e = torch.from_numpy(x)
+    e = torch.from_numpy(x).to(device)
     block = (e[:4096] @ e[-4096:].T).reshape(-1)
+    sync(device)
     start = time.perf_counter()
     done = 0
     while done < total:
         part = block[: min(block.numel(), total - done)]
         torch.histc(part, BINS, -1.0, 1.0)
         done += part.numel()
+    sync(device)
     return {"seconds": time.perf_counter() - start}
 
 
-def run_naive(x: np.ndarray, labels: np.ndarray) -> dict:
+def run_naive(x: np.ndarray, labels: np.ndarray, device: str) -> dict:
     """Full N x N similarity matrix in numpy, then sklearn roc_curve (the common recipe)."""
     from sklearn.metrics import roc_curve
 
@@ -91,17 +102,18 @@ def run_naive(x: np.ndarray, labels: np.ndarray) -> dict:
 METHODS = {"ours": run_ours, "gemm": run_gemm, "histogram": run_histogram, "naive": run_naive}
 
 
-def worker(method: str, identities: int, per_identity: int) -> None:
+def worker(method: str, identities: int, per_identity: int, device: str) -> None:
     x, labels = identity_clusters(identities, per_identity, dim=512, seed=0)
     baseline = peak_rss_mb()
-    result = METHODS[method](x, labels)
+    result = METHODS[method](x, labels, device)
     result.update(
         peak_rss_mb=peak_rss_mb(), rss_after_data_mb=baseline, threads=torch.get_num_threads()
     )
     print(json.dumps(result))
 
 
-def measure(method: str, identities: int, per_identity: int) -> dict:
+def measure(method: str, identities: int, per_identity: int, device: str) -> dict:
+    """Run one method in a fresh process; its JSON line, with its own peak RSS."""
     out = subprocess.run(
         [
             sys.executable,
@@ -112,6 +124,8 @@ def measure(method: str, identities: int, per_identity: int) -> dict:
             str(identities),
             "--per-identity",
             str(per_identity),
+            "--device",
+            device,
         ],
         capture_output=True,
         text=True,
@@ -127,19 +141,27 @@ def main() -> None:
     parser.add_argument("--per-identity", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="200 x 20 only, no large run")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (the naive run stays on CPU)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.identities, args.per_identity)
+        worker(args.worker, args.identities, args.per_identity, args.device)
         return
     sizes = [(200, 20)] if args.quick else [(1000, 20), (5000, 20)]
-    report = {"cpu_count": os.cpu_count(), "torch": torch.__version__, "runs": []}
+    report = {
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "device": args.device,
+        "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
+        "runs": [],
+    }
     for identities, per_identity in sizes:
         methods = ["ours", "gemm", "histogram"]
         if not args.skip_naive and identities <= 1000:
             methods.append("naive")
         row = {"identities": identities, "per_identity": per_identity}
         for method in methods:
-            row[method] = measure(method, identities, per_identity)
+            row[method] = measure(method, identities, per_identity, args.device)
             print(f"{identities} x {per_identity} {method}: {row[method]}", flush=True)
         reference = row["gemm"]["seconds"] + row["histogram"]["seconds"]
         row["ours_over_gemm_plus_histogram"] = row["ours"]["seconds"] / reference
@@ -147,9 +169,9 @@ def main() -> None:
             row["speedup_vs_naive"] = row["naive"]["seconds"] / row["ours"]["seconds"]
             row["memory_ratio_vs_naive"] = row["naive"]["peak_rss_mb"] / row["ours"]["peak_rss_mb"]
         report["runs"].append(row)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":
