@@ -59,22 +59,27 @@ class UNetConfig:
             )
 
 
+def sinusoidal_features(t: Tensor, size: int, max_period: float = 10000.0) -> Tensor:
+    """[cos(t f_i), sin(t f_i)], f_i = max_period^(-i / (size/2)), float32 (B, size).
+
+    Always float32: in bf16 the frequencies' rounding alone would shift t f by ~2 rad at t = 999.
+    """
+    half = size // 2
+    steps = torch.arange(half, dtype=torch.float32, device=t.device)
+    args = t[:, None].float() * torch.exp(-math.log(max_period) * steps / half)[None]
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+
 class TimeEmbedding(nn.Module):
     """Sinusoidal embedding [cos, sin] of n/4 features, then Linear-SiLU-Linear to n."""
 
-    def __init__(self, channels: int, max_period: float = 10000.0) -> None:
+    def __init__(self, channels: int) -> None:
         super().__init__()
-        half = channels // 8
-        frequencies = torch.exp(
-            -math.log(max_period) * torch.arange(half, dtype=torch.float32) / half
-        )
-        self.register_buffer("frequencies", frequencies, persistent=False)
         self.lin1 = nn.Linear(channels // 4, channels)
         self.lin2 = nn.Linear(channels, channels)
 
     def forward(self, t: Tensor) -> Tensor:
-        args = t[:, None].float() * self.frequencies[None]
-        emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1).to(self.lin1.weight.dtype)
+        emb = sinusoidal_features(t, self.lin1.in_features).to(self.lin1.weight.dtype)
         return self.lin2(F.silu(self.lin1(emb)))
 
 

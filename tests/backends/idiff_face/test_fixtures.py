@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,11 @@ import torch
 from safetensors.torch import load_file
 
 from facesynth_bench.backends.idiff_face.loader import unet_config_from
-from facesynth_bench.backends.idiff_face.unet import ConditionalUNet, UNetConfig
+from facesynth_bench.backends.idiff_face.unet import (
+    ConditionalUNet,
+    UNetConfig,
+    sinusoidal_features,
+)
 from facesynth_bench.backends.idiff_face.vq_f4 import VQConfig, VQDecoder, VQEncoder
 
 FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "reference" / "fixtures"
@@ -101,3 +106,28 @@ def test_vq_decoder_and_encoder_reproduce_the_original_outputs() -> None:
     encoder = VQEncoder(config).eval()
     encoder.load_state_dict(weights, strict=True)
     torch.testing.assert_close(encoder(io["__input"]), io["__output"], atol=ATOL, rtol=0)
+
+
+@torch.no_grad()
+def test_bf16_weights_stay_close_to_fp32_at_every_timestep(small_unet) -> None:
+    """bf16 weights on CPU (the fast path); the time embedding must stay float32."""
+    unet, io = small_unet
+    half = ConditionalUNet(unet.config).eval()
+    half.load_state_dict(unet.state_dict())
+    half = half.to(torch.bfloat16)
+    x, c = io["__input_x"], io["__input_c"]
+    for step in (999, 500, 1):
+        t = torch.full((2,), step)
+        reference = unet(x, t, c)
+        out = half(x.to(torch.bfloat16), t, c.to(torch.bfloat16)).float()
+        assert (out - reference).abs().max() < 0.05 * reference.abs().max()
+
+
+def test_sinusoidal_features_follow_the_formula_in_float32() -> None:
+    t = torch.tensor([0, 1, 500, 999])
+    half = torch.arange(48, dtype=torch.float64) / 48
+    args = t[:, None].double() * torch.exp(-math.log(10000.0) * half)[None]
+    expected = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+    features = sinusoidal_features(t, 96)
+    assert features.dtype == torch.float32
+    torch.testing.assert_close(features.double(), expected, atol=2e-4, rtol=0)
