@@ -109,7 +109,10 @@ def builtin_folder() -> Path:
 def search_folders(extra: Sequence[Path] = ()) -> list[Path]:
     """Built-in folder first, then $FSBENCH_GENERATORS_PATH entries, then `extra`."""
     env = [Path(p) for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
-    return [builtin_folder(), *env, *extra]
+    unique: dict[Path, Path] = {}
+    for folder in [builtin_folder(), *env, *map(Path, extra)]:
+        unique.setdefault(folder.resolve(), folder)
+    return list(unique.values())
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

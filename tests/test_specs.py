@@ -105,3 +105,10 @@ def test_unknown_preset_suggests_a_name() -> None:
 def test_missing_user_folder_is_an_error(tmp_path) -> None:
     with pytest.raises(FsbenchError, match="no such folder"):
         load_preset("adaptdiff", [tmp_path / "absent"])
+
+
+def test_a_folder_named_twice_is_read_once(tmp_path, monkeypatch) -> None:
+    user = tmp_path / "user"
+    _write(user, "mine", 'extends = "adaptdiff"\n')
+    monkeypatch.setenv(specs.ENV_VAR, str(user))
+    assert load_preset("mine", [user]).guidance.name == "linear"
