@@ -280,7 +280,7 @@ def generate(
             )
     ranks.barrier()
     if ranks.is_main:
-        if ranks.world > 1:
+        if ranks.world > 1 or (out / PARTS_DIR).exists():  # also parts a killed torchrun left
             _merge_manifest_parts(out)
         _write_run_files(out, key, model, contexts, negatives, "complete")
     total = sum(len(b) for b in batches)
