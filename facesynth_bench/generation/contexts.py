@@ -22,8 +22,10 @@ from numpy.core import multiarray
 
 from facesynth_bench.errors import FsbenchError
 
+# numpy 1 pickles name numpy.core.multiarray, numpy 2 numpy._core.multiarray: allow both
 _NUMPY_GLOBALS = [
-    multiarray._reconstruct,
+    (multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
+    (multiarray._reconstruct, "numpy._core.multiarray._reconstruct"),
     np.ndarray,
     np.dtype,
     *{type(np.dtype(t)) for t in (np.float16, np.float32, np.float64)},
