@@ -55,3 +55,10 @@ def test_torchrun_two_gloo_processes_match_one_process(preset_dir: Path, tmp_pat
     single = (tmp_path / "single" / MANIFEST_NAME).read_text()
     assert (tmp_path / "ranks" / MANIFEST_NAME).read_text() == single
     assert not (tmp_path / "ranks" / ".manifest-parts").exists()
+
+
+def test_list_generators_shows_the_presets_with_their_parameters(capsys) -> None:
+    assert main(["list", "generators"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "adaptdiff-ddim200" in out and "ddim-200 eta=0" in out
+    assert "guidance linear(w_max=1)" in out and "guidance constant(w_max=0.5)" in out
