@@ -93,21 +93,34 @@ def separability_command(
                 source=str(source),
                 progress=progress,
             )
-    report = {
-        **result.metrics,
-        "device": str(torch_device),
-        "input": {
-            "path": str(source),
-            **({"sha256": sha256_file(embeddings)} if embeddings is not None else {}),
-            **data.meta,
-        },
-        "warnings": warning_texts,
-        "provenance": provenance(time.perf_counter() - started),
+    inputs = {
+        "path": str(source),
+        **({"sha256": sha256_file(embeddings)} if embeddings is not None else {}),
+        **data.meta,
     }
-    write_json_atomic(out / "separability.json", report)
+    _write_result(
+        out / "separability.json",
+        {**result.metrics, "device": str(torch_device)},
+        inputs,
+        warning_texts,
+        started,
+    )
     plot_score_histograms(result.curve, result.metrics, out / "histogram.png", source.name)
     console.print(separability_table({source.name: result.metrics}, title="separability"))
     console.print(f"wrote {out / 'separability.json'} and {out / 'histogram.png'}")
+
+
+def _write_result(
+    path: Path, metrics: dict, inputs: dict, warning_texts: list[str], started: float
+) -> None:
+    """Write a result JSON: metrics, what was read, warnings raised and provenance."""
+    report = {
+        **metrics,
+        "input": inputs,
+        "warnings": warning_texts,
+        "provenance": provenance(time.perf_counter() - started),
+    }
+    write_json_atomic(path, report)
 
 
 @evaluate_app.command("scores")
@@ -142,21 +155,16 @@ def scores_command(
             nan_policy=nan_policy,
             source=data.source,
         )
-    inputs = [path for path in (genuine, impostor, scores) if path is not None]
-    report = {
-        **result.metrics,
-        "input": {
-            "format": data.format,
-            "files": [{"path": str(p), "sha256": sha256_file(p)} for p in inputs],
-        },
-        "warnings": warning_texts,
-        "provenance": provenance(time.perf_counter() - started),
+    files = [path for path in (genuine, impostor, scores) if path is not None]
+    inputs = {
+        "format": data.format,
+        "files": [{"path": str(p), "sha256": sha256_file(p)} for p in files],
     }
-    write_json_atomic(out / "scores.json", report)
+    _write_result(out / "scores.json", result.metrics, inputs, warning_texts, started)
     plot_score_histograms(
         result.curve, result.metrics, out / "histogram.png", data.source, distance=distance
     )
-    table = separability_table({Path(inputs[0]).name: result.metrics}, title="scores")
+    table = separability_table({Path(files[0]).name: result.metrics}, title="scores")
     console.print(table)
     console.print(f"decision rule: {result.metrics['decision']}")
     console.print(f"wrote {out / 'scores.json'} and {out / 'histogram.png'}")
