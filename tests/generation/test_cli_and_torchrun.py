@@ -43,7 +43,7 @@ def test_torchrun_two_gloo_processes_match_one_process(preset_dir: Path, tmp_pat
     assert main(_args(preset_dir, tmp_path / "single")) == 0
     here = str(Path(__file__).resolve().parent)  # dummy_backend.py lives here
     path = os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "PYTHONPATH": path}
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
     fsbench = Path(sys.executable).with_name("fsbench")
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
