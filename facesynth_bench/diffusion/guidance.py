@@ -79,9 +79,9 @@ class GuidanceSchedule:
         return out
 
 
-def combine(eps_positive: Tensor, eps_negative: Tensor, w: float) -> Tensor:
-    """(1 + w) eps(p+) - w eps(p-)."""
-    return torch.lerp(eps_positive, eps_negative, -w) if w else eps_positive
+def combine(eps_positive: Tensor, eps_negative: Tensor, w: Tensor) -> Tensor:
+    """(1 + w) eps(p+) - w eps(p-), with w a per-sample weight broadcastable to eps."""
+    return torch.lerp(eps_positive, eps_negative, -w.to(eps_positive.dtype))
 
 
 class NegativeGuidance:
@@ -89,6 +89,8 @@ class NegativeGuidance:
 
     Both halves go through the denoiser as one batch [p+; p-] of 2B, with the context
     path bound once (`bind_context`); an unguided schedule runs only the B positives.
+    w_t is tabulated for every t once and looked up on the device, so a step never waits
+    for the GPU to report t.
     """
 
     def __init__(
@@ -99,22 +101,21 @@ class NegativeGuidance:
         schedule: GuidanceSchedule,
         num_timesteps: int,
     ) -> None:
-        self.schedule = schedule
-        self.num_timesteps = num_timesteps
         self.guided = not schedule.is_unguided
         if self.guided and negative is None:
             raise FsbenchError(f"guidance schedule {schedule.name!r} needs negative contexts")
         contexts = torch.cat([positive, negative]) if self.guided else positive
         self._eps: BoundDenoiser = bind_context(denoiser, contexts)
+        weights = [schedule.weight(step, num_timesteps) for step in range(num_timesteps)]
+        self._weights = torch.tensor(weights, dtype=torch.float32, device=positive.device)
 
     def __call__(self, x: Tensor, t: Tensor) -> Tensor:
-        """Guided eps for x (B, ...) at timesteps t (B,); all t equal within a batch."""
+        """Guided eps for x (B, ...) at timesteps t (B,)."""
         if not self.guided:
             return self._eps(x, t)
         eps_positive, eps_negative = self._eps(torch.cat([x, x]), torch.cat([t, t])).chunk(2)
-        return combine(
-            eps_positive, eps_negative, self.schedule.weight(int(t[0]), self.num_timesteps)
-        )
+        w = self._weights[t.to(self._weights.device)].view(-1, *([1] * (x.dim() - 1)))
+        return combine(eps_positive, eps_negative, w)
 
 
 def two_pass_guidance(
