@@ -42,31 +42,32 @@ def _unit_rows(pool: Tensor) -> Tensor:
 
 
 def _blocked_choice(unit: Tensor, strategy: str, block_rows: int) -> Tensor:
-    """far/close/mid indices by scanning (block x N) similarity blocks."""
-    n = unit.shape[0]
-    chosen = torch.empty(n, dtype=torch.long)
+    """far/close/mid indices by scanning (block x N) similarity blocks, on unit's device."""
+    n, device = unit.shape[0], unit.device
+    chosen = torch.empty(n, dtype=torch.long, device=device)
     for start in range(0, n, block_rows):
-        rows = torch.arange(start, min(start + block_rows, n))
+        rows = torch.arange(start, min(start + block_rows, n), device=device)
+        diagonal = (torch.arange(len(rows), device=device), rows)
         sims = unit[rows] @ unit.T
         if strategy == "far":
-            sims[torch.arange(len(rows)), rows] = torch.inf
+            sims[diagonal] = torch.inf
             chosen[rows] = sims.argmin(dim=1)
         elif strategy == "close":
-            sims[torch.arange(len(rows)), rows] = -torch.inf
+            sims[diagonal] = -torch.inf
             chosen[rows] = sims.argmax(dim=1)
         else:
             # drop self by sorting it to the end, then take the lower median of the rest
-            sims[torch.arange(len(rows)), rows] = torch.inf
+            sims[diagonal] = torch.inf
             order = sims.argsort(dim=1, stable=True)
             chosen[rows] = order[:, (n - 2) // 2]
-    return chosen
+    return chosen.cpu()
 
 
 def _faiss_choice(unit: Tensor, strategy: str) -> Tensor:
     """far/close through an exact faiss inner-product index, skipping self in the top 2."""
     import faiss
 
-    data = np.ascontiguousarray(unit.float().numpy())
+    data = np.ascontiguousarray(unit.float().cpu().numpy())
     # far: the most similar to -q is the least similar to q
     indexed = -data if strategy == "far" else data
     index = faiss.IndexFlatIP(data.shape[1])
@@ -83,10 +84,12 @@ def choose_negatives(
     seed: int = 0,
     block_rows: int | None = None,
     use_faiss: bool | None = None,
+    device: torch.device | None = None,
 ) -> Negatives:
     """One negative per row of `pool` (N, C) by `strategy`; `seed` drives `random`.
 
     `block_rows` bounds memory to (block_rows x N) similarities (default: 2^24 // N rows).
+    The scan runs on `device` (e.g. the GPU of the run); results are on the pool's device.
     """
     if strategy not in NEGATIVE_STRATEGIES:
         raise FsbenchError(
@@ -103,12 +106,14 @@ def choose_negatives(
         draws = torch.from_numpy(np.random.default_rng(seed).integers(0, n - 1, size=n))
         indices = draws + (draws >= torch.arange(n)).long()
     else:
-        if use_faiss is None:
-            use_faiss = strategy != "mid" and importlib.util.find_spec("faiss") is not None
-        unit = _unit_rows(pool)
+        if use_faiss is None:  # on a GPU the blocked torch scan is the fast path
+            on_cpu = device is None or torch.device(device).type == "cpu"
+            use_faiss = on_cpu and strategy != "mid" and importlib.util.find_spec("faiss") is not None
+        unit = _unit_rows(pool if device is None else pool.to(device))
         indices = (
             _faiss_choice(unit, strategy)
             if use_faiss
             else _blocked_choice(unit, strategy, block_rows or max(1, BLOCK_ELEMENTS // n))
         )
+    indices = indices.to(pool.device)
     return Negatives(pool[indices], indices)

@@ -244,7 +244,9 @@ def generate(
     contexts = _contexts(request, model)
     guided = not preset.guidance.is_unguided
     negatives = (
-        choose_negatives(contexts.vectors, preset.negatives, request.seed) if guided else None
+        choose_negatives(contexts.vectors, preset.negatives, request.seed, device=device)
+        if guided
+        else None
     )
     key = _run_key(request, contexts, model)
     _check_output(out, key, request.resume)
