@@ -108,7 +108,8 @@ def choose_negatives(
     else:
         if use_faiss is None:  # on a GPU the blocked torch scan is the fast path
             on_cpu = device is None or torch.device(device).type == "cpu"
-            use_faiss = on_cpu and strategy != "mid" and importlib.util.find_spec("faiss") is not None
+            has_faiss = importlib.util.find_spec("faiss") is not None
+            use_faiss = on_cpu and strategy != "mid" and has_faiss
         unit = _unit_rows(pool if device is None else pool.to(device))
         indices = (
             _faiss_choice(unit, strategy)
