@@ -87,3 +87,20 @@ def test_bad_requests_are_refused() -> None:
         choose_negatives(POOL, "farthest")
     with pytest.raises(FsbenchError, match="at least 2 identities"):
         choose_negatives(POOL[:1], "far")
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("strategy", ["far", "close", "mid"])
+def test_scan_on_the_gpu_equals_the_cpu_scan(strategy: str) -> None:
+    pool = torch.randn(700, 32, generator=torch.Generator().manual_seed(2))
+    cpu = choose_negatives(pool, strategy, use_faiss=False)
+    gpu = choose_negatives(pool, strategy, device=torch.device("cuda"), block_rows=64)
+    assert torch.equal(gpu.indices, cpu.indices) and gpu.contexts.device.type == "cpu"
+
+
+def test_scan_on_an_explicit_cpu_device_equals_the_default() -> None:
+    pool = torch.randn(300, 16, generator=torch.Generator().manual_seed(3))
+    default = choose_negatives(pool, "far", use_faiss=False)
+    explicit = choose_negatives(pool, "far", device=torch.device("cpu"), block_rows=10)
+    assert torch.equal(default.indices, explicit.indices)
