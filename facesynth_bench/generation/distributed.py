@@ -27,6 +27,11 @@ class Ranks:
         if self.world > 1:
             dist.barrier()
 
+    def close(self) -> None:
+        """Leave the process group (after the last barrier)."""
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
 
 def init_ranks(device: torch.device) -> Ranks:
     """Read torchrun's RANK/WORLD_SIZE/LOCAL_RANK and join the process group if needed."""
@@ -34,6 +39,8 @@ def init_ranks(device: torch.device) -> Ranks:
     if world <= 1:
         return Ranks()
     ranks = Ranks(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    if device.type == "cuda":  # NCCL collectives run on the current device
+        torch.cuda.set_device(ranks.local)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return ranks

@@ -285,6 +285,8 @@ def generate(
         if ranks.world > 1 or (out / PARTS_DIR).exists():  # also parts a killed torchrun left
             _merge_manifest_parts(out)
         _write_run_files(out, key, model, contexts, negatives, "complete")
+    ranks.barrier()
+    ranks.close()
     total = sum(len(b) for b in batches)
     return GenerationResult(out, written, total - written, total)
 
