@@ -7,7 +7,8 @@ Options (the `[backend.options]` table of a preset):
     first_stage: VQ-f4 settings (ch, ch_mult, ...) if not the released ones
     latent_size: latent side in pixels (default 32, i.e. 128x128 images)
     precision: auto | fp32 | bf16 | fp16 (autocast on CUDA; on CPU bf16 converts the
-        UNet's weights to bf16 once, which avoids autocast's per-step weight casts)
+        UNet's weights to bf16 once, which avoids autocast's per-step weight casts).
+        auto = bf16 where the device supports it (CUDA; CPUs with avx512_bf16), else fp32
     channels_last: bool (default true on CUDA)
     compile: bool, torch.compile the UNet's per-step path (default false)
     random_weights: bool, skip loading and use random weights (benchmarks only)
@@ -55,6 +56,15 @@ def unet_config_from(settings: dict[str, Any]) -> UNetConfig:
     for name in _TUPLE_FIELDS & known.keys():
         known[name] = tuple(known[name])
     return UNetConfig(**known)
+
+
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """`auto` -> bf16 where the device runs it natively, else fp32; others unchanged."""
+    if precision != "auto":
+        return precision
+    if device.type == "cpu":
+        return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+    return "auto"  # autocast_for picks bf16 or fp16 on CUDA
 
 
 @contextlib.contextmanager
@@ -167,7 +177,7 @@ def load_idiff_face(
         if not checkpoint.is_file():
             raise FsbenchError(f"checkpoint {checkpoint}: no such file")
         decoder_path = _decoder_path(checkpoint, options)
-    precision = options.get("precision", "auto")
+    precision = resolve_precision(device, options.get("precision", "auto"))
     settings: dict[str, Any] = {}
     diffusion: dict[str, Any] = {}
     provenance: dict[str, Any] = {"backend": "idiff_face"}

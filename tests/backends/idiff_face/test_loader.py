@@ -140,3 +140,12 @@ def test_tiny_idiff_face_run_end_to_end(run_folder: Path, tmp_path) -> None:
     assert result.written == 4
     info = json.loads((tmp_path / "out" / "dataset.json").read_text())
     assert info["backend"]["checkpoint_sha256"] and info["run"]["preset"]["sampler"]["steps"] == 3
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_runs_it() -> None:
+    from facesynth_bench.backends.idiff_face.loader import resolve_precision
+
+    native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert resolve_precision(CPU, "auto") == ("bf16" if native else "fp32")
+    assert resolve_precision(CPU, "fp32") == "fp32"
+    assert resolve_precision(torch.device("cuda"), "auto") == "auto"
