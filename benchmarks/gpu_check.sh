@@ -18,10 +18,14 @@ assert torch.cuda.is_available(), "no CUDA device visible"
 print("device:", torch.cuda.get_device_name(0), "torch", torch.__version__)
 PYCHECK
 
-echo "== CUDA tests (timeout 150 s)"
-timeout 150 $PY -m pytest -q -m cuda -p no:cacheprovider \
-    tests/diffusion tests/backends/idiff_face tests/generation || echo "CUDA TESTS FAILED: $?"
+echo "== CUDA tests, whole suite (timeout 120 s)"
+timeout 120 $PY -m pytest -q -m cuda -p no:cacheprovider tests || echo "CUDA TESTS FAILED: $?"
 
-echo "== guided sampling throughput, batch 256 (timeout 330 s)"
-timeout 330 $PY benchmarks/sampling.py --device cuda --batch 256 --compile --timed-steps 20 \
+echo "== exhaustive separability 1,000 x 20 on the GPU (timeout 60 s)"
+timeout 60 $PY benchmarks/separability.py --device cuda --skip-naive --sizes 1000x20 \
+    --output benchmarks/results/separability_gpu.json \
+    || echo "SEPARABILITY GPU BENCHMARK FAILED: $?"
+
+echo "== guided sampling throughput, batch 256 (timeout 300 s)"
+timeout 300 $PY benchmarks/sampling.py --device cuda --batch 256 --compile --timed-steps 20 \
     || echo "GPU BENCHMARK FAILED: $?"

@@ -4,7 +4,7 @@ Each method runs in its own process so its peak RSS is its own. Writes
 benchmarks/results/separability.json. Usage:
 
     .venv/bin/python benchmarks/separability.py            # 1,000 x 20 and 5,000 x 20
-    .venv/bin/python benchmarks/separability.py --quick    # 200 x 20, seconds
+    .venv/bin/python benchmarks/separability.py --sizes 200x20   # seconds
     .venv/bin/python benchmarks/separability.py --device cuda --skip-naive   # on a GPU
 """
 
@@ -139,7 +139,9 @@ def main() -> None:
     parser.add_argument("--worker", choices=sorted(METHODS))
     parser.add_argument("--identities", type=int, default=1000)
     parser.add_argument("--per-identity", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="200 x 20 only, no large run")
+    parser.add_argument(
+        "--sizes", default="1000x20,5000x20", help="identities x images, comma-separated"
+    )
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (the naive run stays on CPU)")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -147,7 +149,7 @@ def main() -> None:
     if args.worker:
         worker(args.worker, args.identities, args.per_identity, args.device)
         return
-    sizes = [(200, 20)] if args.quick else [(1000, 20), (5000, 20)]
+    sizes = [tuple(map(int, size.split("x"))) for size in args.sizes.split(",")]
     report = {
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
