@@ -3,16 +3,12 @@
 Built-ins live in `generators/` of a checkout and, in an installed wheel, in
 `facesynth_bench/_bundled/generators`. User folders come from `--presets DIR` options
 or the `FSBENCH_GENERATORS_PATH` environment variable (os.pathsep-separated) and
-override built-ins of the same name, with a warning. A preset may `extends` another and
-override single keys. Schema: see docs/plugins.md.
+override built-ins of the same name, with a warning (spec_folders.py). A preset may
+`extends` another and override single keys. Schema: see docs/plugins.md.
 """
 
 from __future__ import annotations
 
-import difflib
-import os
-import sys
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +18,9 @@ from facesynth_bench.diffusion.guidance import GuidanceSchedule
 from facesynth_bench.diffusion.negatives import NEGATIVE_STRATEGIES
 from facesynth_bench.diffusion.samplers import Sampler
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.spec_folders import SpecFolders
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-ENV_VAR = "FSBENCH_GENERATORS_PATH"
+FOLDERS = SpecFolders("generator preset", "generators", "FSBENCH_GENERATORS_PATH")
 CONTEXT_SOURCES = ("uniform", "backend")
 _SCHEMA: dict[str, set[str] | None] = {
     "name": None,
@@ -97,80 +89,6 @@ class GeneratorPreset:
             f"{sampler}, guidance {guidance}, negatives {negatives}, {size}, "
             f"backend {self.backend}. {self.description}"
         )
-
-
-def builtin_folder() -> Path:
-    """The built-in presets: the wheel's bundled copy, else the checkout's `generators/`."""
-    package = Path(__file__).resolve().parent
-    bundled = package / "_bundled" / "generators"
-    return bundled if bundled.is_dir() else package.parent / "generators"
-
-
-def search_folders(extra: Sequence[Path] = ()) -> list[Path]:
-    """Built-in folder first, then $FSBENCH_GENERATORS_PATH entries, then `extra`."""
-    env = [Path(p) for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
-    unique: dict[Path, Path] = {}
-    for folder in [builtin_folder(), *env, *map(Path, extra)]:
-        unique.setdefault(folder.resolve(), folder)
-    return list(unique.values())
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise FsbenchError(f"preset {path}: cannot read TOML ({exc})") from exc
-
-
-def discover(extra: Sequence[Path] = ()) -> dict[str, Path]:
-    """Preset name -> file; later folders override earlier ones with a warning."""
-    found: dict[str, Path] = {}
-    for folder in search_folders(extra):
-        if not folder.is_dir():
-            if folder != builtin_folder():
-                raise FsbenchError(f"preset folder {folder}: no such folder")
-            continue
-        for path in sorted(folder.glob("*.toml")):
-            name = _read_toml(path).get("name", path.stem)
-            if name in found and found[name].parent != folder:
-                warnings.warn(f"preset {name!r}: {path} overrides {found[name]}", stacklevel=2)
-            elif name in found:
-                raise FsbenchError(f"preset {name!r} is defined twice: {found[name]} and {path}")
-            found[name] = path
-    return found
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _raw(name: str, files: dict[str, Path], chain: tuple[str, ...] = ()) -> dict[str, Any]:
-    if name not in files:
-        close = difflib.get_close_matches(name, files, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise FsbenchError(
-            f"unknown generator preset {name!r}.{hint} Available: {', '.join(sorted(files))}"
-        )
-    if name in chain:
-        raise FsbenchError(f"preset {name!r}: circular 'extends' ({' -> '.join(chain)})")
-    path = files[name]
-    data = _read_toml(path)
-    _check_keys(data, path)
-    data.setdefault("name", name)
-    base = data.pop("extends", None)
-    if base is None:
-        return data
-    merged = _merge(_raw(base, files, (*chain, name)), data)
-    merged["name"] = data["name"]
-    merged["description"] = data.get("description", "")
-    return merged
 
 
 def _check_keys(data: dict[str, Any], path: Path) -> None:
@@ -244,11 +162,13 @@ def _build(data: dict[str, Any], path: Path) -> GeneratorPreset:
 
 def load_preset(name: str, extra: Sequence[Path] = ()) -> GeneratorPreset:
     """Find, merge (`extends`) and validate the preset called `name`."""
-    files = discover(extra)
-    return _build(_raw(name, files), files.get(name, Path(name)))
+    files = FOLDERS.discover(extra)
+    return _build(FOLDERS.resolve(name, files, _check_keys), files.get(name, Path(name)))
 
 
 def all_presets(extra: Sequence[Path] = ()) -> list[GeneratorPreset]:
     """Every discoverable preset, validated, sorted by name."""
-    files = discover(extra)
-    return [_build(_raw(name, files), files[name]) for name in sorted(files)]
+    files = FOLDERS.discover(extra)
+    return [
+        _build(FOLDERS.resolve(name, files, _check_keys), files[name]) for name in sorted(files)
+    ]

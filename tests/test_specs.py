@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from facesynth_bench import specs
+from facesynth_bench import spec_folders
 from facesynth_bench.errors import FsbenchError
-from facesynth_bench.specs import all_presets, builtin_folder, load_preset
+from facesynth_bench.specs import FOLDERS, all_presets, load_preset
 
 BUILT_INS = {
     "idiff-face",
@@ -35,11 +35,11 @@ def test_built_in_presets_are_the_published_settings() -> None:
 
 
 def test_wheel_layout_is_preferred_when_bundled(tmp_path, monkeypatch) -> None:
-    assert builtin_folder().name == "generators"
+    assert FOLDERS.builtin_folder().name == "generators"
     package = tmp_path / "facesynth_bench"
     (package / "_bundled" / "generators").mkdir(parents=True)
-    monkeypatch.setattr(specs, "__file__", str(package / "specs.py"))
-    assert specs.builtin_folder() == package / "_bundled" / "generators"
+    monkeypatch.setattr(spec_folders, "__file__", str(package / "spec_folders.py"))
+    assert FOLDERS.builtin_folder() == package / "_bundled" / "generators"
 
 
 def _write(folder: Path, name: str, text: str) -> Path:
@@ -53,7 +53,7 @@ def test_user_folder_extends_and_overrides_with_a_warning(tmp_path, monkeypatch)
     user = tmp_path / "user"
     _write(user, "mine", 'extends = "adaptdiff"\n[guidance]\nw_max = 2.0\n')
     _write(user, "adaptdiff", 'extends = "negfacediff"\ndescription = "shadow"\n')
-    monkeypatch.setenv(specs.ENV_VAR, str(user))
+    monkeypatch.setenv(FOLDERS.env_var, str(user))
     with pytest.warns(UserWarning, match="overrides"):
         mine = load_preset("mine")
     # "mine" extends the user's adaptdiff (which extends negfacediff): constant, w = 2
@@ -110,5 +110,5 @@ def test_missing_user_folder_is_an_error(tmp_path) -> None:
 def test_a_folder_named_twice_is_read_once(tmp_path, monkeypatch) -> None:
     user = tmp_path / "user"
     _write(user, "mine", 'extends = "adaptdiff"\n')
-    monkeypatch.setenv(specs.ENV_VAR, str(user))
+    monkeypatch.setenv(FOLDERS.env_var, str(user))
     assert load_preset("mine", [user]).guidance.name == "linear"

@@ -1,0 +1,116 @@
+"""Folders of TOML specs (generator presets, protocols): discovery, overrides, `extends`.
+
+Built-ins live in a top-level folder of a checkout (`generators/`, `protocols/`) and, in an
+installed wheel, in `facesynth_bench/_bundled/<folder>`. User folders come from an
+environment variable (os.pathsep-separated) and from options, and override built-ins of
+the same name with a warning. A spec may `extends` another and override single keys.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from facesynth_bench.errors import FsbenchError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class SpecFolders:
+    """Where one kind of spec lives: `kind` names it in messages, `folder` on disk."""
+
+    kind: str
+    folder: str
+    env_var: str
+
+    def builtin_folder(self) -> Path:
+        """The built-in specs: the wheel's bundled copy, else the checkout's folder."""
+        package = Path(__file__).resolve().parent
+        bundled = package / "_bundled" / self.folder
+        return bundled if bundled.is_dir() else package.parent / self.folder
+
+    def search_folders(self, extra: Sequence[Path] = ()) -> list[Path]:
+        """Built-in folder first, then the environment variable's entries, then `extra`."""
+        env = [Path(p) for p in os.environ.get(self.env_var, "").split(os.pathsep) if p]
+        unique: dict[Path, Path] = {}
+        for folder in [self.builtin_folder(), *env, *map(Path, extra)]:
+            unique.setdefault(folder.resolve(), folder)
+        return list(unique.values())
+
+    def read(self, path: Path) -> dict[str, Any]:
+        """One TOML file as a dict; unreadable files are a named error."""
+        try:
+            with path.open("rb") as handle:
+                return tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise FsbenchError(f"{self.kind} {path}: cannot read TOML ({exc})") from exc
+
+    def discover(self, extra: Sequence[Path] = ()) -> dict[str, Path]:
+        """Spec name -> file; later folders override earlier ones with a warning."""
+        found: dict[str, Path] = {}
+        for folder in self.search_folders(extra):
+            if not folder.is_dir():
+                if folder != self.builtin_folder():
+                    raise FsbenchError(f"{self.kind} folder {folder}: no such folder")
+                continue
+            for path in sorted(folder.glob("*.toml")):
+                name = self.read(path).get("name", path.stem)
+                if name in found and found[name].parent != folder:
+                    warnings.warn(
+                        f"{self.kind} {name!r}: {path} overrides {found[name]}", stacklevel=2
+                    )
+                elif name in found:
+                    raise FsbenchError(
+                        f"{self.kind} {name!r} is defined twice: {found[name]} and {path}"
+                    )
+                found[name] = path
+        return found
+
+    def resolve(
+        self,
+        name: str,
+        files: dict[str, Path],
+        check: Callable[[dict[str, Any], Path], None],
+        chain: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """The spec `name` with its `extends` chain merged in; `check` validates each file."""
+        if name not in files:
+            close = difflib.get_close_matches(name, files, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise FsbenchError(
+                f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(sorted(files))}"
+            )
+        if name in chain:
+            raise FsbenchError(f"{self.kind} {name!r}: circular 'extends' ({' -> '.join(chain)})")
+        path = files[name]
+        data = self.read(path)
+        check(data, path)
+        data.setdefault("name", name)
+        base = data.pop("extends", None)
+        if base is None:
+            return data
+        merged = merge_tables(self.resolve(base, files, check, (*chain, name)), data)
+        merged["name"] = data["name"]
+        merged["description"] = data.get("description", "")
+        return merged
+
+
+def merge_tables(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `override`'s keys replacing its own, tables merged recursively."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_tables(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
