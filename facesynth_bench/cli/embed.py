@@ -133,6 +133,8 @@ def embedding_set_from_dataset(
     max_images: int | None,
     skip_bad: bool,
     device: str,
+    order: str = "lexicographic",
+    flip: bool | None = None,
 ) -> EmbeddingSet:
     """Embed a dataset for an evaluation command: an EmbeddingSet whose meta says how."""
     if embedder is None:
@@ -144,9 +146,11 @@ def embedding_set_from_dataset(
         batch_size=batch_size,
         max_identities=max_identities,
         max_images=max_images,
+        order=order,
         skip_bad=skip_bad,
         device=device,
         use_cache=True,
         cache_dir=None,
+        embedder_options=embedder_options(flip, None, None),
     )
     return EmbeddingSet(result.embeddings, result.labels, result.paths, result.metadata)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
@@ -17,10 +19,13 @@ from facesynth_bench.metrics.all_pairs import PAIR_MODES, PairPlan
 from facesynth_bench.metrics.score_sets import evaluate_scores
 from facesynth_bench.metrics.score_sinks import DEFAULT_BINS
 from facesynth_bench.metrics.separability import evaluate_separability
+from facesynth_bench.protocols.separability import load_protocol
 from facesynth_bench.report.provenance import provenance
 from facesynth_bench.report.score_plots import plot_score_histograms
 from facesynth_bench.report.separability_table import separability_table
 from facesynth_bench.score_files import read_score_files
+
+T = TypeVar("T")
 
 evaluate_app = typer.Typer(
     help="Evaluate embeddings, score files or FR models.", no_args_is_help=True
@@ -38,17 +43,28 @@ def separability_command(
     embedder: str | None = typer.Option(None, "--embedder", help="Embedder for --dataset."),
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Embedder weights."),
     batch_size: int = typer.Option(64, "--batch-size", help="Embedding batch size."),
+    out: Path = typer.Option(..., "--out", help="Output folder for JSON and figure."),
+    protocol: str | None = typer.Option(
+        None, "--protocol", help="A named protocol (fsbench list protocols) as the defaults."
+    ),
     max_identities: int | None = typer.Option(None, "--max-identities", help="First K ids."),
     max_images: int | None = typer.Option(None, "--max-images", help="First M images per id."),
+    order: str | None = typer.Option(
+        None, "--order", help="Sample order: lexicographic (default) or natural."
+    ),
+    flip: bool | None = typer.Option(
+        None, "--flip/--no-flip", help="Embedder flip TTA (default: the embedder's)."
+    ),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip and report unusable files."),
-    out: Path = typer.Option(..., "--out", help="Output folder for JSON and figure."),
-    pairs: str = typer.Option("exhaustive", "--pairs", help=f"Pair mode: {', '.join(PAIR_MODES)}."),
-    fraction: float = typer.Option(
-        0.05, "--fraction", help="F of `sampled-fraction`: share of later identities."
+    pairs: str | None = typer.Option(
+        None, "--pairs", help=f"Pair mode: {', '.join(PAIR_MODES)} (default exhaustive)."
+    ),
+    fraction: float | None = typer.Option(
+        None, "--fraction", help="F of `sampled-fraction`: share of later identities (0.05)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampled pair modes."),
-    convention: str = typer.Option(
-        "strict", "--convention", help="strict, bob, pyeer or insightface."
+    convention: str | None = typer.Option(
+        None, "--convention", help="strict (default), bob, pyeer or insightface."
     ),
     engine: str = typer.Option(
         "auto", "--engine", help="auto, exact (keep all scores) or histogram (streaming)."
@@ -59,11 +75,22 @@ def separability_command(
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
 ) -> None:
-    """Identity separability (EER, FMR100, FMR1000, FDR, ...) of an embedding set."""
+    """Identity separability (EER, FMR100, FMR1000, FDR, ...) of an embedding set.
+
+    Options given on the command line override the --protocol's choices.
+    """
     started = time.perf_counter()
     torch_device = resolve_device(device)
-    plan = PairPlan(pairs, fraction, seed)
     with reported_warnings() as warning_texts:
+        spec = load_protocol(protocol) if protocol is not None else None
+        max_identities = _choose(max_identities, spec and spec.max_identities, None)
+        max_images = _choose(max_images, spec and spec.max_images, None)
+        plan = PairPlan(
+            _choose(pairs, spec and spec.pairs, "exhaustive"),
+            _choose(fraction, spec and spec.fraction, 0.05),
+            seed,
+        )
+        convention = _choose(convention, spec and spec.convention, "strict")
         if (embeddings is None) == (dataset is None):
             raise FsbenchError("give exactly one of --embeddings FILE.npz or --dataset DIR")
         source = embeddings if embeddings is not None else dataset
@@ -77,8 +104,16 @@ def separability_command(
                 max_images=max_images,
                 skip_bad=skip_bad,
                 device=device,
+                order=_choose(order, spec and spec.order, "lexicographic"),
+                flip=_choose(flip, spec and spec.flip, None),
             )
         else:
+            if max_identities or max_images or order or flip is not None:
+                warnings.warn(
+                    f"{embeddings}: an embeddings file is scored as it is; subset, order and "
+                    "flip choices apply to --dataset (or to `fsbench embed`)",
+                    stacklevel=1,
+                )
             data = load_embedding_set(embeddings)
         with progress_callback("scoring pairs") as progress:
             result = evaluate_separability(
@@ -93,6 +128,8 @@ def separability_command(
                 source=str(source),
                 progress=progress,
             )
+    if spec is not None:
+        result.metrics["protocol"] = spec.to_dict()
     inputs = {
         "path": str(source),
         **({"sha256": sha256_file(embeddings)} if embeddings is not None else {}),
@@ -108,6 +145,13 @@ def separability_command(
     plot_score_histograms(result.curve, result.metrics, out / "histogram.png", source.name)
     console.print(separability_table({source.name: result.metrics}, title="separability"))
     console.print(f"wrote {out / 'separability.json'} and {out / 'histogram.png'}")
+
+
+def _choose(given: T | None, from_protocol: T | None, default: T) -> T:
+    """The command line's value, else the protocol's, else the built-in default."""
+    if given is not None:
+        return given
+    return from_protocol if from_protocol is not None else default
 
 
 def _write_result(

@@ -40,11 +40,18 @@ def _generators() -> Rows:
     return [(preset.name, preset.summary()) for preset in all_presets()]
 
 
+def _protocols() -> Rows:
+    from facesynth_bench.protocols.separability import all_protocols
+
+    return [(protocol.name, protocol.summary()) for protocol in all_protocols()]
+
+
 CATALOGS: dict[str, Callable[[], Rows]] = {
     "conventions": _conventions,
     "generators": _generators,
     "embedders": _embedders,
     "pair-modes": _pair_modes,
+    "protocols": _protocols,
 }
 
 

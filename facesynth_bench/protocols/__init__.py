@@ -1,0 +1,1 @@
+"""Benchmark protocols: named, versioned TOML specs (`protocols/`) of how to evaluate."""
