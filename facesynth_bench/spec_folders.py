@@ -15,9 +15,11 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from facesynth_bench.errors import FsbenchError
+
+T = TypeVar("T")
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -76,6 +78,27 @@ class SpecFolders:
                 found[name] = path
         return found
 
+    def load(
+        self,
+        name: str,
+        check: Callable[[dict[str, Any], Path], None],
+        build: Callable[[dict[str, Any], Path], T],
+        extra: Sequence[Path] = (),
+    ) -> T:
+        """Find, merge (`extends`), check and build the spec called `name`."""
+        files = self.discover(extra)
+        return build(self.resolve(name, files, check), files.get(name, Path(name)))
+
+    def load_all(
+        self,
+        check: Callable[[dict[str, Any], Path], None],
+        build: Callable[[dict[str, Any], Path], T],
+        extra: Sequence[Path] = (),
+    ) -> list[T]:
+        """Every discoverable spec, checked and built, sorted by name."""
+        files = self.discover(extra)
+        return [build(self.resolve(name, files, check), files[name]) for name in sorted(files)]
+
     def resolve(
         self,
         name: str,
@@ -103,6 +126,33 @@ class SpecFolders:
         merged["name"] = data["name"]
         merged["description"] = data.get("description", "")
         return merged
+
+
+def schema_checker(
+    kind: str, schema: dict[str, set[str] | None]
+) -> Callable[[dict[str, Any], Path], None]:
+    """A check for `resolve`: top-level keys from `schema`, tables with their allowed keys.
+
+    `schema` maps each key to the keys its table may hold, or None for a plain value.
+    """
+
+    def check(data: dict[str, Any], path: Path) -> None:
+        for key, value in data.items():
+            if key not in schema:
+                raise FsbenchError(f"{kind} {path}: unknown key {key!r}; expected {sorted(schema)}")
+            allowed = schema[key]
+            if allowed is None:
+                continue
+            if not isinstance(value, dict):
+                raise FsbenchError(f"{kind} {path}: [{key}] must be a table")
+            unknown = set(value) - allowed
+            if unknown:
+                raise FsbenchError(
+                    f"{kind} {path}: unknown key(s) {sorted(unknown)} in [{key}]; "
+                    f"expected {sorted(allowed)}"
+                )
+
+    return check
 
 
 def merge_tables(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from facesynth_bench.diffusion.guidance import GuidanceSchedule
 from facesynth_bench.diffusion.negatives import NEGATIVE_STRATEGIES
 from facesynth_bench.diffusion.samplers import Sampler
 from facesynth_bench.errors import FsbenchError
-from facesynth_bench.spec_folders import SpecFolders
+from facesynth_bench.spec_folders import SpecFolders, schema_checker
 
 FOLDERS = SpecFolders("generator preset", "generators", "FSBENCH_GENERATORS_PATH")
 CONTEXT_SOURCES = ("uniform", "backend")
@@ -34,6 +34,7 @@ _SCHEMA: dict[str, set[str] | None] = {
     "contexts": {"source", "normalize"},
     "output": {"size"},
 }
+_check_keys = schema_checker("preset", _SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -91,22 +92,6 @@ class GeneratorPreset:
         )
 
 
-def _check_keys(data: dict[str, Any], path: Path) -> None:
-    for key, value in data.items():
-        if key not in _SCHEMA:
-            raise FsbenchError(f"preset {path}: unknown key {key!r}; expected {sorted(_SCHEMA)}")
-        allowed = _SCHEMA[key]
-        if allowed is not None:
-            if not isinstance(value, dict):
-                raise FsbenchError(f"preset {path}: [{key}] must be a table")
-            unknown = set(value) - allowed
-            if unknown:
-                raise FsbenchError(
-                    f"preset {path}: unknown key(s) {sorted(unknown)} in [{key}]; "
-                    f"expected {sorted(allowed)}"
-                )
-
-
 def _build(data: dict[str, Any], path: Path) -> GeneratorPreset:
     def table(key: str) -> dict[str, Any]:
         return data.get(key, {})
@@ -162,13 +147,9 @@ def _build(data: dict[str, Any], path: Path) -> GeneratorPreset:
 
 def load_preset(name: str, extra: Sequence[Path] = ()) -> GeneratorPreset:
     """Find, merge (`extends`) and validate the preset called `name`."""
-    files = FOLDERS.discover(extra)
-    return _build(FOLDERS.resolve(name, files, _check_keys), files.get(name, Path(name)))
+    return FOLDERS.load(name, _check_keys, _build, extra)
 
 
 def all_presets(extra: Sequence[Path] = ()) -> list[GeneratorPreset]:
     """Every discoverable preset, validated, sorted by name."""
-    files = FOLDERS.discover(extra)
-    return [
-        _build(FOLDERS.resolve(name, files, _check_keys), files[name]) for name in sorted(files)
-    ]
+    return FOLDERS.load_all(_check_keys, _build, extra)

@@ -16,7 +16,7 @@ from typing import Any
 from facesynth_bench.errors import FsbenchError
 from facesynth_bench.metrics.all_pairs import PAIR_MODES
 from facesynth_bench.metrics.conventions import CONVENTIONS
-from facesynth_bench.spec_folders import SpecFolders
+from facesynth_bench.spec_folders import SpecFolders, schema_checker
 
 FOLDERS = SpecFolders("protocol", "protocols", "FSBENCH_PROTOCOLS_PATH")
 _SCHEMA: dict[str, set[str] | None] = {
@@ -30,6 +30,7 @@ _SCHEMA: dict[str, set[str] | None] = {
     "pairs": {"mode", "fraction"},
     "metrics": {"convention"},
 }
+_check_keys = schema_checker("protocol", _SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -67,22 +68,6 @@ class SeparabilityProtocol:
         return f"{subset}, {pairs} pairs, {self.convention}{flip}. {self.description}"
 
 
-def _check_keys(data: dict[str, Any], path: Path) -> None:
-    for key, value in data.items():
-        if key not in _SCHEMA:
-            raise FsbenchError(f"protocol {path}: unknown key {key!r}; expected {sorted(_SCHEMA)}")
-        allowed = _SCHEMA[key]
-        if allowed is not None:
-            if not isinstance(value, dict):
-                raise FsbenchError(f"protocol {path}: [{key}] must be a table")
-            unknown = set(value) - allowed
-            if unknown:
-                raise FsbenchError(
-                    f"protocol {path}: unknown key(s) {sorted(unknown)} in [{key}]; "
-                    f"expected {sorted(allowed)}"
-                )
-
-
 def _build(data: dict[str, Any], path: Path) -> SeparabilityProtocol:
     subset, pairs = data.get("subset", {}), data.get("pairs", {})
     protocol = SeparabilityProtocol(
@@ -116,13 +101,9 @@ def _build(data: dict[str, Any], path: Path) -> SeparabilityProtocol:
 
 def load_protocol(name: str, extra: Sequence[Path] = ()) -> SeparabilityProtocol:
     """Find, merge (`extends`) and validate the separability protocol called `name`."""
-    files = FOLDERS.discover(extra)
-    return _build(FOLDERS.resolve(name, files, _check_keys), files.get(name, Path(name)))
+    return FOLDERS.load(name, _check_keys, _build, extra)
 
 
 def all_protocols(extra: Sequence[Path] = ()) -> list[SeparabilityProtocol]:
-    """Every discoverable protocol, validated, sorted by name."""
-    files = FOLDERS.discover(extra)
-    return [
-        _build(FOLDERS.resolve(name, files, _check_keys), files[name]) for name in sorted(files)
-    ]
+    """Every discoverable separability protocol, validated, sorted by name."""
+    return FOLDERS.load_all(_check_keys, _build, extra)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from gaussian_toy import GaussianOptimalDenoiser
 
 from facesynth_bench.diffusion.schedules import NoiseSchedule
@@ -17,12 +16,3 @@ def linear_schedule() -> NoiseSchedule:
 @pytest.fixture
 def gaussian_denoiser(linear_schedule: NoiseSchedule) -> GaussianOptimalDenoiser:
     return GaussianOptimalDenoiser(linear_schedule, mu=0.7, std=0.3)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One torch thread: on a shared 2-core box two OpenMP threads spin-wait (5x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

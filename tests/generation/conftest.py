@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
@@ -42,12 +41,3 @@ def preset_dir(tmp_path: Path) -> Path:
         'name = "dummy-unguided"\nextends = "dummy-adaptdiff"\n[guidance]\nschedule = "none"\n'
     )
     return folder
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One torch thread: on a shared 2-core box two OpenMP threads spin-wait (5x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

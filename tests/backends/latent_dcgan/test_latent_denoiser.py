@@ -46,15 +46,6 @@ def model(request):
     return create_denoiser(SMALL[request.param], seed=1).eval()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Matrices this small run faster on one thread; on a busy machine, far faster.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_default_configs_are_the_documented_architectures():
     mlp = create_denoiser()
     assert type(mlp.config) is LatentDenoiserConfig
