@@ -16,40 +16,23 @@ def write_set(path, n_ids=30, per_id=4, seed=0):
     save_embedding_set(path, EmbeddingSet(x, labels))
 
 
+def separability(embeddings, out, *extra):
+    """Run the command; its exit code."""
+    return main(
+        ["evaluate", "separability", "--embeddings", str(embeddings), "--out", str(out), *extra]
+    )
+
+
 def test_writes_json_and_figure(tmp_path, capsys):
     write_set(tmp_path / "e.npz")
     out = tmp_path / "out"
-    code = main(
-        [
-            "evaluate",
-            "separability",
-            "--embeddings",
-            str(tmp_path / "e.npz"),
-            "--out",
-            str(out),
-            "--device",
-            "cpu",
-        ]
-    )
-    assert code == 0
+    assert separability(tmp_path / "e.npz", out, "--device", "cpu") == 0
     report = json.loads((out / "separability.json").read_text())
     required = {
-        "eer",
-        "fmr100",
-        "fmr1000",
-        "genuine_mean",
-        "genuine_std",
-        "impostor_mean",
-        "impostor_std",
-        "fdr",
-        "dprime",
-        "n_genuine",
-        "n_impostor",
-        "n_identities",
-        "convention",
-        "pairs",
-        "seed",
-    }
+        "eer", "fmr100", "fmr1000", "genuine_mean", "genuine_std", "impostor_mean",
+        "impostor_std", "fdr", "dprime", "n_genuine", "n_impostor", "n_identities",
+        "convention", "pairs", "seed",
+    }  # fmt: skip
     assert required <= report.keys()
     assert (report["n_genuine"], report["n_impostor"]) == (30 * 6, 120 * 119 // 2 - 180)
     assert report["input"]["sha256"] and report["provenance"]["fsbench_version"]
@@ -64,67 +47,18 @@ def test_sampled_modes_and_conventions(tmp_path):
         ["--pairs", "sampled-equal", "--convention", "pyeer"],
     ):
         out = tmp_path / extra[1]
-        assert (
-            main(
-                [
-                    "evaluate",
-                    "separability",
-                    "--embeddings",
-                    str(tmp_path / "e.npz"),
-                    "--out",
-                    str(out),
-                    *extra,
-                ]
-            )
-            == 0
-        )
+        assert separability(tmp_path / "e.npz", out, *extra) == 0
         report = json.loads((out / "separability.json").read_text())
         assert report["pairs"] == extra[1]
 
 
 def test_errors_exit_non_zero_with_a_named_problem(tmp_path, capsys):
     np.savez(tmp_path / "bad.npz", embeddings=np.ones((3, 2)), labels=np.arange(2))
-    code = main(
-        [
-            "evaluate",
-            "separability",
-            "--embeddings",
-            str(tmp_path / "bad.npz"),
-            "--out",
-            str(tmp_path / "o"),
-        ]
-    )
-    assert code == 1
+    assert separability(tmp_path / "bad.npz", tmp_path / "o") == 1
     assert "3 embeddings but 2 labels" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "evaluate",
-                "separability",
-                "--embeddings",
-                str(tmp_path / "none.npz"),
-                "--out",
-                str(tmp_path / "o"),
-            ]
-        )
-        == 1
-    )
+    assert separability(tmp_path / "none.npz", tmp_path / "o") == 1
     write_set(tmp_path / "e.npz")
-    assert (
-        main(
-            [
-                "evaluate",
-                "separability",
-                "--embeddings",
-                str(tmp_path / "e.npz"),
-                "--out",
-                str(tmp_path / "o"),
-                "--pairs",
-                "some",
-            ]
-        )
-        == 1
-    )
+    assert separability(tmp_path / "e.npz", tmp_path / "o", "--pairs", "some") == 1
     assert "pair mode 'some'" in capsys.readouterr().err
 
 
