@@ -28,13 +28,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(evaluate_app, name="evaluate")
-app.add_typer(train_generator_app, name="train-generator")
-app.command("list")(list_command)
-app.command("generate")(generate_command)
+# In data-flow order (`fsbench --help` lists the command groups after the commands).
 app.command("demo")(demo_command)
-app.command("embed")(embed_command)
+app.command("generate")(generate_command)
+app.add_typer(train_generator_app, name="train-generator")
 app.command("align")(align_command)
+app.command("embed")(embed_command)
+app.add_typer(evaluate_app, name="evaluate")
+app.command("list")(list_command)
 
 
 def _version_callback(value: bool) -> None:
