@@ -6,7 +6,7 @@ write a dataset with these writers and read it back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,26 +19,25 @@ from facesynth_bench.errors import FsbenchError
 Images = Mapping[str, Sequence[np.ndarray]]
 
 
-def write_folder_dataset(root: Path, images: Images, suffix: str = ".png") -> list[str]:
-    """Write `root/<identity>/<index><suffix>`; returns the relative paths written."""
+def _write_named(root: Path, images: Images, name: Callable[[str, int], str]) -> list[str]:
+    """Write every image at `root / name(identity, index)`; returns the relative paths."""
     paths = []
     for identity, items in images.items():
         for index, image in enumerate(items):
-            rel = f"{identity}/{index}{suffix}"
+            rel = name(identity, index)
             write_image(Path(root) / rel, image)
             paths.append(rel)
     return paths
+
+
+def write_folder_dataset(root: Path, images: Images, suffix: str = ".png") -> list[str]:
+    """Write `root/<identity>/<index><suffix>`; returns the relative paths written."""
+    return _write_named(root, images, lambda identity, index: f"{identity}/{index}{suffix}")
 
 
 def write_flat_dataset(root: Path, images: Images, suffix: str = ".png") -> list[str]:
     """Write `root/<identity>_<index><suffix>`; returns the relative paths written."""
-    paths = []
-    for identity, items in images.items():
-        for index, image in enumerate(items):
-            rel = f"{identity}_{index}{suffix}"
-            write_image(Path(root) / rel, image)
-            paths.append(rel)
-    return paths
+    return _write_named(root, images, lambda identity, index: f"{identity}_{index}{suffix}")
 
 
 def compose_grid(tiles: Sequence[np.ndarray], columns: int, padding: int = 0) -> np.ndarray:
