@@ -8,6 +8,7 @@ import json
 import pytest
 import torch
 
+from facesynth_bench.backends import BACKENDS
 from facesynth_bench.backends.latent_dcgan.architectures import create_denoiser, save_denoiser
 from facesynth_bench.backends.latent_dcgan.contexts import two_stage_contexts, two_stage_latents
 from facesynth_bench.backends.latent_dcgan.dcgan import load_dcgan_generator
@@ -77,3 +78,16 @@ def test_generate_runs_a_tiny_preset_with_two_stage_contexts(tmp_path):
     assert record["run"]["preset"]["name"] == "tiny-adaptdiff-ddim50"
     assert record["contexts_source"] == "two-stage(dcgan+dlib, seed=7)"
     assert sorted(p.name for p in out.glob("*/*.png")) == ["0.png", "0.png"]
+
+
+def test_shipped_weights_load_by_default_and_use_their_identity_context():
+    model = BACKENDS.get("latent_dcgan")(None, {}, torch.device("cpu"))
+    header = model.describe()["header"]
+    assert header["steps"] == 28000 and header["data"]["size"] == 16000
+    assert model.describe()["checkpoint"].endswith("assets/latent_dcgan_eps.safetensors")
+    rng = torch.Generator().manual_seed(0)
+    x, contexts = torch.randn(4, 100, generator=rng), model.synthetic_contexts(2, seed=0).vectors
+    t = torch.full((4,), 300)
+    first = model.denoiser(x, t, contexts[[0, 0, 0, 0]])
+    other = model.denoiser(x, t, contexts[[1, 1, 1, 1]])
+    assert float((first - other).abs().mean()) > 1e-3
