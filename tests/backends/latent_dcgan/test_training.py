@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +22,7 @@ from facesynth_bench.backends.latent_dcgan.training import (
     diffusion_loss,
     train_denoiser,
 )
+from facesynth_bench.backends.latent_dcgan.training_data import build_training_set
 from facesynth_bench.cli import main
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.errors import FsbenchError
@@ -200,3 +206,33 @@ def test_cli_builds_the_set_trains_and_records_the_command(tmp_path, capsys):
     assert "made with different settings" in capsys.readouterr().err
     assert main(args(9, "--threads", "0")) == 1
     assert "--threads must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_run_killed_by_sigkill_resumes_to_the_same_bytes(tmp_path):
+    data = tmp_path / "data"
+    build_training_set(data, size=6, seed=0, chunk_size=3)
+
+    def command(run: Path) -> list[str]:
+        return [
+            sys.executable, "-c", "import sys; from facesynth_bench.cli import main; "
+            "sys.exit(main(sys.argv[1:]))", "train-generator", "latent-dcgan",
+            "--run-dir", str(run), "--data", str(data), "--size", "6", "--chunk-size", "3",
+            "--width", "128", "--depth", "2", "--steps", "150", "--batch-size", "128",
+            "--checkpoint-every", "10", "--device", "cpu", "--threads", "1",
+        ]  # fmt: skip
+
+    subprocess.run(command(tmp_path / "whole"), check=True, capture_output=True)
+    killed = subprocess.Popen(command(tmp_path / "killed"), stderr=subprocess.DEVNULL)
+    checkpoint = tmp_path / "killed" / CHECKPOINT_NAME
+    while not checkpoint.exists() and killed.poll() is None:
+        time.sleep(0.01)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert killed.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert not (tmp_path / "killed" / "latent_dcgan_eps.safetensors").exists()
+    subprocess.run(command(tmp_path / "killed"), check=True, capture_output=True)
+    record = json.loads((tmp_path / "killed" / "latent_dcgan_eps.json").read_text())
+    assert 0 < record["resumed_from_step"] < 150
+    name = "latent_dcgan_eps.safetensors"
+    assert (tmp_path / "killed" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
