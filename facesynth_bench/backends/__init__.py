@@ -13,6 +13,7 @@ work with every backend unchanged: they only call `model.denoiser(x, t, context)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,6 +23,22 @@ from torch import Tensor
 from facesynth_bench.diffusion.denoiser import Denoiser
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.registry import Registry
+
+
+@dataclass(frozen=True)
+class Contexts:
+    """N identity contexts (N, C) float32 with a string id each, and where they came from."""
+
+    vectors: torch.Tensor
+    ids: list[str]
+    source: str
+
+    def __len__(self) -> int:
+        return self.vectors.shape[0]
+
+    def head(self, n: int) -> Contexts:
+        """The first n contexts."""
+        return Contexts(self.vectors[:n], self.ids[:n], self.source)
 
 
 @runtime_checkable

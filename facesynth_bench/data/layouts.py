@@ -41,7 +41,8 @@ from facesynth_bench.errors import FsbenchError
 
 LAYOUTS = ("auto", "folder", "flat", "grid", "recordio")
 ORDERS = ("lexicographic", "natural")
-METADATA_FILES = frozenset({MANIFEST_NAME, "dataset.json", "align_report.json"})
+# Files the toolkit writes beside the samples (`fsbench generate`, `fsbench align`).
+METADATA_FILES = frozenset({MANIFEST_NAME, "dataset.json", "contexts.npz", "align_report.json"})
 _FLAT_NAME = re.compile(r"^(?P<identity>.+)_(?P<index>\d+)$")
 _DIGITS = re.compile(r"(\d+)")
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import pickle
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from numpy.core import multiarray
 
+from facesynth_bench.backends import Contexts
 from facesynth_bench.errors import FsbenchError
 
 # numpy 1 pickles name numpy.core.multiarray, numpy 2 numpy._core.multiarray: allow both
@@ -30,22 +30,6 @@ _NUMPY_GLOBALS = [
     np.dtype,
     *{type(np.dtype(t)) for t in (np.float16, np.float32, np.float64)},
 ]
-
-
-@dataclass(frozen=True)
-class Contexts:
-    """N identity contexts (N, C) float32 with a string id each, and where they came from."""
-
-    vectors: torch.Tensor
-    ids: list[str]
-    source: str
-
-    def __len__(self) -> int:
-        return self.vectors.shape[0]
-
-    def head(self, n: int) -> Contexts:
-        """The first n contexts."""
-        return Contexts(self.vectors[:n], self.ids[:n], self.source)
 
 
 def _torch_saved_dict(path: Path) -> tuple[np.ndarray, list[str]]:

@@ -27,7 +27,7 @@ import torch
 
 from facesynth_bench import __version__
 from facesynth_bench.atomic_files import write_bytes_atomic, write_json_atomic
-from facesynth_bench.backends import BACKENDS, BackendLoader, GeneratorModel
+from facesynth_bench.backends import BACKENDS, BackendLoader, Contexts, GeneratorModel
 from facesynth_bench.data.manifest import (
     MANIFEST_NAME,
     ManifestRecord,
@@ -39,7 +39,7 @@ from facesynth_bench.diffusion.guidance import NegativeGuidance
 from facesynth_bench.diffusion.loop import run_sampler
 from facesynth_bench.diffusion.negatives import Negatives, choose_negatives
 from facesynth_bench.errors import FsbenchError
-from facesynth_bench.generation.contexts import Contexts, load_contexts, uniform_contexts
+from facesynth_bench.generation.contexts import load_contexts, uniform_contexts
 from facesynth_bench.generation.distributed import Ranks, init_ranks, rank_device
 from facesynth_bench.generation.images import png_bytes, to_uint8
 from facesynth_bench.generation.seeds import BatchNoise, image_seed

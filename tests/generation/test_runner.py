@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from facesynth_bench.data.layouts import open_layout
 from facesynth_bench.data.manifest import read_manifest
 from facesynth_bench.errors import FsbenchError
 from facesynth_bench.generation import runner
@@ -45,6 +46,9 @@ def test_layout_manifest_and_provenance(preset_dir: Path, tmp_path: Path) -> Non
     assert info["run"]["preset"]["guidance"] == {"name": "linear", "w_max": 1.0}
     saved = np.load(root / "contexts.npz")
     assert saved["contexts"].shape == (3, 16) and saved["negative_indices"].shape == (3,)
+    # The generated folder reads back as a dataset: run files are metadata, not bad samples.
+    samples, skipped = open_layout(root).scan()
+    assert (len(samples), skipped) == (6, [])
 
 
 def test_any_subset_regenerates_bit_identically(preset_dir: Path, tmp_path: Path) -> None:

@@ -15,12 +15,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+# The runner's context record; a plain dataclass with no dependencies of its own.
+from facesynth_bench.backends import Contexts
 from facesynth_bench.backends.latent_dcgan.dcgan import LATENT_DIM, DCGANGenerator
 from facesynth_bench.backends.latent_dcgan.training_data import embed_latents
 from facesynth_bench.embed.base import Embedder
-
-# The runner's context record; a plain dataclass with no dependencies of its own.
-from facesynth_bench.generation.contexts import Contexts
 
 TWO_STAGE_TAG = 0x25_7D_C0_47
 

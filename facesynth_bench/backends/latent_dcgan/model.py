@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from facesynth_bench.atomic_files import sha256_file
+from facesynth_bench.backends import Contexts
 from facesynth_bench.backends.latent_dcgan.architectures import load_denoiser
 from facesynth_bench.backends.latent_dcgan.conditioning import ConditionedDenoiser
 from facesynth_bench.backends.latent_dcgan.contexts import two_stage_contexts
@@ -33,7 +34,6 @@ from facesynth_bench.devices import autocast_for
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.embed.dlib_resnet import CHIP_SIZE, DlibEmbedder
 from facesynth_bench.errors import FsbenchError
-from facesynth_bench.generation.contexts import Contexts
 
 KNOWN_OPTIONS = {"decoder", "precision"}
 SHIPPED_DENOISER = "latent_dcgan_eps.safetensors"
