@@ -117,30 +117,28 @@ def score_pairs(
     if np.any(np.diff(codes) < 0):
         raise ValueError("rows must be grouped by identity: sort them with group_by_identity")
     n_gen, n_imp = count_pairs(codes)
+    exhaustive = plan.mode == "exhaustive"
     if engine == "auto":
-        engine = (
-            "exact"
-            if n_gen + _planned_impostors(plan, codes, n_gen, n_imp) <= (EXACT_MAX_PAIRS)
-            else "histogram"
-        )
+        planned = n_gen + _planned_impostors(plan, n_gen, n_imp)
+        engine = "exact" if planned <= EXACT_MAX_PAIRS else "histogram"
     device = embeddings.device
     if block_rows is None:
         block_rows = 8192 if device.type == "cuda" else 2048
     radius = float(embeddings.norm(dim=1).max()) ** 2
-    genuine, impostor = _make_sinks(engine, radius, bins, device, plan.mode == "exhaustive")
+    genuine, impostor = _make_sinks(engine, radius, bins, device, exhaustive)
     blocks = _BlockScorer(embeddings, codes, block_rows)
-    total = blocks.planned_pairs(plan.mode == "exhaustive")
+    total = blocks.planned_pairs(exhaustive)
     done = 0
-    for block in blocks.blocks(plan.mode == "exhaustive"):
+    for block in blocks.blocks(exhaustive):
         if block.genuine is not None:
             genuine.add(block.genuine)
-        if plan.mode == "exhaustive":
+        if exhaustive:
             impostor.add_row_suffixes(block.scores, block.first_impostor)
         done += block.visited
         if progress is not None:
             progress(done, total)
     genuine_moments = genuine.moments()
-    if plan.mode == "exhaustive":
+    if exhaustive:
         if isinstance(impostor, ArraySink):
             impostor_moments = impostor.moments()
         else:
@@ -174,7 +172,7 @@ def all_pairs_moments(embeddings: torch.Tensor, block_rows: int = 4096) -> Score
     return ScoreMoments(n * (n - 1) // 2, float(s1), float(s2))
 
 
-def _planned_impostors(plan: PairPlan, codes: np.ndarray, n_gen: int, n_imp: int) -> int:
+def _planned_impostors(plan: PairPlan, n_gen: int, n_imp: int) -> int:
     if plan.mode == "exhaustive":
         return n_imp
     if plan.mode == "sampled-equal":
