@@ -99,20 +99,9 @@ def bob_fnmr_at_fmr(curve: ErrorCurve, target: float) -> OperatingPoint:
         return _point_at_threshold(curve, np.nextafter(curve.thresholds[k], -np.inf), k)
     allowed = impostor_here[curve.fmr[impostor_here] <= target]
     if allowed.size:
-        k = int(allowed[0])
-        point = _point(curve, k)
-    else:
-        k = int(impostor_here[-1]) + 1
-        point = _point_at_threshold(curve, np.nextafter(curve.thresholds[k - 1], np.inf), k)
-    if curve.resolution == 0.0:
-        return point
-    # On a histogram the exact threshold may lie anywhere from the previous impostor bin to
-    # inside bin k: every genuine score in those bins can change sides.
-    before = impostor_here[impostor_here < k]
-    start = int(before[-1]) if before.size else 0
-    genuine = curve.genuine_at[start : k + 1].sum() / curve.n_genuine
-    impostor = curve.impostor_at[start] / curve.n_impostor
-    return OperatingPoint(point.threshold, point.fmr, point.fnmr, float(max(genuine, impostor)))
+        return _point(curve, int(allowed[0]))
+    k = int(impostor_here[-1]) + 1
+    return _point_at_threshold(curve, np.nextafter(curve.thresholds[k - 1], np.inf), k)
 
 
 def bob_eer(curve: ErrorCurve) -> EqualErrorRate:

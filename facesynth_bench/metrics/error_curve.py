@@ -56,17 +56,23 @@ class ErrorCurve:
         return float(self.fmr[k]), float(self.fnmr[k])
 
     def rate_bound(self, k: int) -> float:
-        """Largest rate change a threshold moving within the bins around point k can cause.
+        """How far rates read at point k can be from the exact path's (0 for exact curves).
 
-        Zero for exact curves. For histogram curves this bounds how far an operating point
-        read at index k can differ from the exact path's (see docs/protocols.md).
+        On a histogram the exact operating point can lie anywhere in the stretch of bins
+        around k where FMR is flat: from the last impostor-holding bin before k to the first
+        at or after it. Every genuine score in that stretch, and every impostor score in its
+        two end bins, can change sides (docs/protocols.md).
         """
         if self.resolution == 0.0:
             return 0.0
-        lo, hi = max(k - 1, 0), min(k + 1, len(self.thresholds) - 1)
-        g = self.genuine_at[lo:hi].max(initial=0) / self.n_genuine
-        i = self.impostor_at[lo:hi].max(initial=0) / self.n_impostor
-        return float(max(g, i))
+        impostor_bins = np.flatnonzero(self.impostor_at > 0)
+        before = impostor_bins[impostor_bins < k]
+        after = impostor_bins[impostor_bins >= k]
+        lo = int(before[-1]) if before.size else 0
+        hi = int(after[0]) if after.size else len(self.genuine_at) - 1
+        genuine = self.genuine_at[lo : hi + 1].sum() / self.n_genuine
+        impostor = self.impostor_at[[lo, hi]].max() / self.n_impostor
+        return float(max(genuine, impostor))
 
 
 def _check_sizes(n_genuine: int, n_impostor: int) -> None:

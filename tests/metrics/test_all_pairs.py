@@ -69,7 +69,7 @@ def test_closed_form_moments_equal_direct_sums():
     assert closed.total_sq == pytest.approx(direct.total_sq, rel=1e-9)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     sizes=st.lists(st.integers(1, 12), min_size=2, max_size=25),
     seed=st.integers(0, 2**16),
@@ -82,17 +82,22 @@ def test_histogram_agrees_with_exact_within_the_stated_bound(sizes, seed, spread
     embeddings, codes = identity_set(sizes, spread=spread, seed=seed)
     exact = score_pairs(embeddings, codes, engine="exact", block_rows=16).curve()
     hist = score_pairs(embeddings, codes, engine="histogram", bins=bins, block_rows=16).curve()
-    # One bin's mass in either distribution bounds every operating point's change...
-    bound = max(hist.genuine_at.max() / hist.n_genuine, hist.impostor_at.max() / hist.n_impostor)
+    # Every operating point stays within the bound it reports (insightface's candidates are
+    # sklearn's ROC corners, which differ between the two curves: not covered)...
     for name in ["strict", "bob", "pyeer"]:
         rules = CONVENTIONS.get(name)
-        assert abs(rules.eer(hist).eer - rules.eer(exact).eer) <= bound + 1e-12
+        eer_hist = rules.eer(hist)
+        assert abs(eer_hist.eer - rules.eer(exact).eer) <= eer_hist.point.bound + 1e-12
         for target in [1e-3, 1e-2, 0.1]:
             a, b = rules.fnmr_at_fmr(hist, target), rules.fnmr_at_fmr(exact, target)
-            # ...except bob's, whose thresholds skip impostor-free bins: it reports its own.
-            limit = a.bound if name == "bob" else bound
-            assert abs(a.fnmr - b.fnmr) <= limit + 1e-12
-            assert abs(a.fmr - b.fmr) <= limit + 1e-12
+            assert abs(a.fnmr - b.fnmr) <= a.bound + 1e-12
+            assert abs(a.fmr - b.fmr) <= a.bound + 1e-12
+    # ...and strict's FNMR@FMR moves by at most one bin's mass.
+    one_bin = max(hist.genuine_at.max() / hist.n_genuine, hist.impostor_at.max() / hist.n_impostor)
+    for target in [1e-3, 1e-2, 0.1]:
+        a = CONVENTIONS.get("strict").fnmr_at_fmr(hist, target)
+        b = CONVENTIONS.get("strict").fnmr_at_fmr(exact, target)
+        assert abs(a.fnmr - b.fnmr) <= one_bin + 1e-12
     strict = CONVENTIONS.get("strict")
     for target in [1e-3, 1e-2, 0.1]:
         # Rates at a bin edge are exact: the histogram's pick is a point of the exact curve.
