@@ -1,7 +1,8 @@
 """The denoiser's training set: N pairs (z, dlib(G(z))) of DCGAN latents and identity contexts.
 
 Built in chunks, each written atomically as its own safetensors file under one folder,
-so a killed build resumes where it stopped and a finished one is a cache. Latents of
+so a killed build resumes where it stopped and a finished one is a cache that a larger
+build of the same seed and chunk size grows (its full chunks are reused). Latents of
 chunk k are drawn from a generator seeded by (seed, k) (numpy SeedSequence), so every
 chunk is reproducible on its own, whatever the order, the number of workers or the
 interruptions. Images take the same path as generated ones through the evaluator: decode,
@@ -141,12 +142,20 @@ def _built_chunks(
         yield from pool.map(_build_in_worker, jobs)
 
 
-def _read_chunk(folder: Path, spec: TrainingSetSpec, chunk: int) -> dict[str, Tensor]:
+def _same_except_size(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return {**a, "size": 0} == {**b, "size": 0}
+
+
+def _read_chunk(folder: Path, spec: TrainingSetSpec, chunk: int) -> dict[str, Tensor] | None:
+    """Chunk `chunk` of `spec`; None when it is the shorter last chunk of a smaller build."""
     path = chunk_path(folder, chunk)
     tensors, header = load_weights(path, WHAT)
-    if header != {"spec": asdict(spec), "chunk": chunk}:
+    # A chunk's content depends on everything in the spec but the total size.
+    if header.get("chunk") != chunk or not _same_except_size(header.get("spec", {}), asdict(spec)):
         raise FsbenchError(f"{WHAT} {path}: built for {header}, not for chunk {chunk} of {spec}")
     rows = spec.chunk_rows(chunk)
+    if len(tensors["z"]) < rows and header["spec"]["size"] < spec.size:
+        return None
     if tensors["z"].shape != (rows, LATENT_DIM) or len(tensors["contexts"]) != rows:
         raise FsbenchError(f"{WHAT} {path}: expected {rows} rows")
     return tensors
@@ -164,13 +173,13 @@ def _read_spec_file(folder: Path) -> TrainingSetSpec | None:
 
 def _claim_folder(folder: Path, spec: TrainingSetSpec) -> None:
     found = _read_spec_file(folder)
-    if found is None:
-        write_json_atomic(folder / SPEC_FILE, {"spec": asdict(spec)})
-    elif found != spec:
+    if found is not None and not _same_except_size(asdict(found), asdict(spec)):
         raise FsbenchError(
             f"training set {folder / SPEC_FILE}: this folder holds {asdict(found)}, "
             f"not {asdict(spec)}; use another folder"
         )
+    if found != spec:
+        write_json_atomic(folder / SPEC_FILE, {"spec": asdict(spec)})
 
 
 def build_training_set(
@@ -191,12 +200,11 @@ def build_training_set(
     spec = TrainingSetSpec(size, seed, chunk_size, sha256_file(decoder), embedder)
     folder.mkdir(parents=True, exist_ok=True)
     _claim_folder(folder, spec)
-    missing = []
-    for chunk in range(spec.num_chunks):
-        if chunk_path(folder, chunk).is_file():
-            _read_chunk(folder, spec, chunk)
-        else:
-            missing.append(chunk)
+    missing = [
+        chunk
+        for chunk in range(spec.num_chunks)
+        if not chunk_path(folder, chunk).is_file() or _read_chunk(folder, spec, chunk) is None
+    ]
     done = spec.num_chunks - len(missing)
     if on_chunk is not None:
         for chunk in range(done):
@@ -220,7 +228,15 @@ def load_training_set(folder: Path) -> tuple[Tensor, Tensor, dict[str, Any]]:
             f"training set {folder}: {len(missing)} of {spec.num_chunks} chunks missing "
             f"(first: {chunk_path(folder, missing[0]).name}); resume the build"
         )
-    chunks = [_read_chunk(folder, spec, chunk) for chunk in range(spec.num_chunks)]
+    chunks = []
+    for chunk in range(spec.num_chunks):
+        tensors = _read_chunk(folder, spec, chunk)
+        if tensors is None:
+            raise FsbenchError(
+                f"training set {chunk_path(folder, chunk)}: shorter than this build's "
+                "chunk; resume the build"
+            )
+        chunks.append(tensors)
     z = torch.cat([c["z"] for c in chunks])
     contexts = torch.cat([c["contexts"] for c in chunks])
     return z, contexts, asdict(spec)

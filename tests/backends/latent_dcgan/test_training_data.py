@@ -99,3 +99,23 @@ def test_worker_processes_write_the_same_bytes_as_one_process(tmp_path):
     for chunk in range(2):
         serial = chunk_path(tmp_path / "serial", chunk).read_bytes()
         assert chunk_path(tmp_path / "parallel", chunk).read_bytes() == serial
+
+
+def test_a_larger_build_grows_the_folder_and_reuses_its_full_chunks(built, tmp_path):
+    folder, _ = built
+    grown = tmp_path / "grown"
+    grown.mkdir()
+    for name in (SPEC_FILE, chunk_path(folder, 0).name, chunk_path(folder, 1).name):
+        (grown / name).write_bytes((folder / name).read_bytes())
+    events = []
+    build_training_set(grown, size=10, seed=3, chunk_size=4, on_chunk=lambda *e: events.append(e))
+    # Chunk 0 is reused; chunk 1 held 2 of now 4 rows and is rebuilt; chunk 2 is new.
+    assert events == [(1, 3, True), (2, 3, False), (3, 3, False)]
+    assert chunk_path(grown, 0).read_bytes() == chunk_path(folder, 0).read_bytes()
+    z, contexts, spec = load_training_set(grown)
+    assert spec["size"] == 10 and z.shape == (10, 100) and contexts.shape == (10, 128)
+    torch.testing.assert_close(z[4:8], chunk_latents(3, 1, 4), rtol=0, atol=0)
+    # Back to the smaller size: the first 8 rows of the grown folder.
+    build_training_set(grown, size=8, seed=3, chunk_size=4)
+    small, _, spec = load_training_set(grown)
+    assert spec["size"] == 8 and torch.equal(small, z[:8])
