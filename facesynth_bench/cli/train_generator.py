@@ -52,6 +52,9 @@ def latent_dcgan_command(
     learning_rate: float = typer.Option(3e-4, "--lr", help="AdamW learning rate (constant)."),
     weight_decay: float = typer.Option(0.01, "--weight-decay", help="AdamW weight decay."),
     ema_decay: float = typer.Option(0.999, "--ema-decay", help="EMA factor per step."),
+    prediction: str = typer.Option(
+        "v", "--prediction", help="Network target: v (default) or eps (see docs)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of weights, batches, noise and CPD masks."),
     checkpoint_every: int = typer.Option(250, "--checkpoint-every", help="Steps per checkpoint."),
     weights_dtype: str = typer.Option("fp16", "--weights-dtype", help="fp16 or fp32 layers."),
@@ -94,6 +97,7 @@ def latent_dcgan_command(
         seed=seed,
         checkpoint_every=checkpoint_every,
         precision=precision,
+        prediction=prediction,
     )
     with make_progress() as progress:
         task = progress.add_task("training set (dlib embeddings)", total=None)
@@ -139,6 +143,7 @@ def latent_dcgan_command(
             "--lr": learning_rate,
             "--weight-decay": weight_decay,
             "--ema-decay": ema_decay,
+            "--prediction": prediction,
             "--seed": seed,
             "--checkpoint-every": checkpoint_every,
             "--weights-dtype": weights_dtype,

@@ -4,7 +4,8 @@ Options (the `[backend.options]` table of a preset):
     decoder: path of converted DCGAN weights (default: the shipped DigiFace DCGAN)
     precision: auto | fp32 | bf16 | fp16 (autocast of the denoiser on CUDA; fp32 on CPU)
 The checkpoint is a denoiser file written by `save_denoiser`; its header may name the
-noise schedule as {"schedule": {"name": "linear", "num_timesteps": 1000}} (the default).
+noise schedule as {"schedule": {"name": "linear", "num_timesteps": 1000}} (the default)
+and what the network predicts as {"prediction": "v"} (default "eps").
 Without a checkpoint the shipped `facesynth_bench/assets/latent_dcgan_eps.safetensors` is
 used; where it is missing, loading fails and says how to train one (never random weights).
 """
@@ -31,6 +32,7 @@ from facesynth_bench.backends.latent_dcgan.dcgan import (
     load_dcgan_generator,
 )
 from facesynth_bench.devices import autocast_for
+from facesynth_bench.diffusion.parameterisation import check_prediction, eps_from_output
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.embed.dlib_resnet import CHIP_SIZE, DlibEmbedder
 from facesynth_bench.errors import FsbenchError
@@ -45,22 +47,37 @@ def shipped_denoiser_path() -> Path:
 
 
 class LatentDCGANDenoiser:
-    """Sampling-time eps(x, t, context): no autograd, inputs moved to the model's device."""
+    """Sampling-time eps(x, t, context): no autograd, inputs moved to the model's device.
 
-    def __init__(self, model: ConditionedDenoiser, device: torch.device, precision: str) -> None:
+    A network trained to predict v (header `prediction`) is converted to eps here.
+    """
+
+    def __init__(
+        self,
+        model: ConditionedDenoiser,
+        device: torch.device,
+        precision: str,
+        schedule: NoiseSchedule,
+        prediction: str = "eps",
+    ) -> None:
         self.model = model
         self.device = device
         self.precision = precision
+        self.prediction = check_prediction(prediction)
+        self.alpha_bars = schedule.alpha_bars.to(device, torch.float32)
 
-    def _run(self, step: Callable[[], Tensor]) -> Tensor:
+    def _eps(self, bound: Callable[[Tensor, Tensor], Tensor], x: Tensor, t: Tensor) -> Tensor:
+        x, t = x.to(self.device), t.to(self.device)
         with torch.no_grad(), autocast_for(self.device, self.precision):
-            return step().float()
+            output = bound(x, t).float()
+        alpha_bar = self.alpha_bars[t].reshape(-1, *([1] * (x.ndim - 1)))
+        return eps_from_output(self.prediction, output, x.float(), alpha_bar)
 
     def bind(self, context: Tensor | None) -> Callable[[Tensor, Tensor], Tensor]:
         """eps(x, t) with the context projected once for a whole sampling run."""
         with torch.no_grad():
             bound = self.model.bind(None if context is None else context.to(self.device))
-        return lambda x, t: self._run(lambda: bound(x.to(self.device), t.to(self.device)))
+        return lambda x, t: self._eps(bound, x, t)
 
     def __call__(self, x: Tensor, t: Tensor, context: Tensor | None) -> Tensor:
         return self.bind(context)(x, t)
@@ -137,5 +154,12 @@ def load(
         "decoder_sha256": sha256_file(decoder_path),
         "header": header,
     }
-    denoiser = LatentDCGANDenoiser(model, device, options.get("precision", "auto"))
-    return LatentDCGANModel(denoiser, generator, _schedule_from(header, checkpoint), provenance)
+    schedule = _schedule_from(header, checkpoint)
+    prediction = header.get("prediction", "eps")
+    try:
+        check_prediction(prediction)
+    except FsbenchError as exc:
+        raise FsbenchError(f"latent-dcgan denoiser {checkpoint}: {exc}") from exc
+    precision = options.get("precision", "auto")
+    denoiser = LatentDCGANDenoiser(model, device, precision, schedule, prediction)
+    return LatentDCGANModel(denoiser, generator, schedule, provenance)

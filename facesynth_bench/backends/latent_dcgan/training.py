@@ -38,6 +38,7 @@ from facesynth_bench.backends.latent_dcgan.architectures import (
     save_denoiser,
 )
 from facesynth_bench.devices import autocast_for
+from facesynth_bench.diffusion.parameterisation import check_prediction, training_target
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.errors import FsbenchError
 
@@ -63,6 +64,8 @@ class TrainingSettings:
         checkpoint_every: steps between checkpoints (and at the last step).
         schedule: beta schedule name (`linear` or `cosine`).
         num_timesteps: T of the schedule.
+        prediction: what the network learns to predict, `eps` or `v` (see
+            `diffusion.parameterisation`); recorded in the weights for sampling.
         precision: autocast on CUDA (auto | fp32 | bf16 | fp16); CPU trains in fp32.
     """
 
@@ -76,6 +79,7 @@ class TrainingSettings:
     schedule: str = "linear"
     num_timesteps: int = 1000
     precision: str = "auto"
+    prediction: str = "eps"
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "checkpoint_every", "num_timesteps"):
@@ -85,6 +89,7 @@ class TrainingSettings:
             raise FsbenchError(f"training ema_decay: must be in [0, 1), got {self.ema_decay}")
         if self.learning_rate <= 0:
             raise FsbenchError(f"training learning_rate: must be > 0, got {self.learning_rate}")
+        check_prediction(self.prediction)
 
     def resume_key(self) -> dict[str, Any]:
         """The fields a checkpoint must share with the settings it is resumed under."""
@@ -112,11 +117,13 @@ def diffusion_loss(
     t: Tensor,
     noise: Tensor,
     schedule: NoiseSchedule,
+    prediction: str = "eps",
 ) -> Tensor:
-    """Mean squared error of the predicted noise of z_t ~ q(z_t | z_0) (Ho et al. 2020, eq. 14)."""
+    """MSE of the network's eps or v at z_t ~ q(z_t | z_0) (Ho et al. 2020, eq. 14)."""
     alpha_bars = schedule.alpha_bars.to(z0.device)[t].to(z0.dtype)[:, None]
     z_t = alpha_bars.sqrt() * z0 + (1 - alpha_bars).sqrt() * noise
-    return F.mse_loss(model(z_t, t, contexts).float(), noise)
+    target = training_target(prediction, z0, noise, alpha_bars)
+    return F.mse_loss(model(z_t, t, contexts).float(), target.float())
 
 
 class _DeviceRng:
@@ -197,6 +204,7 @@ class Trainer:
                 t.to(self.device),
                 noise.to(self.device),
                 self.schedule,
+                self.settings.prediction,
             )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -300,6 +308,7 @@ class Trainer:
                 "name": self.settings.schedule,
                 "num_timesteps": self.settings.num_timesteps,
             },
+            "prediction": self.settings.prediction,
         }
         save_denoiser(self.ema, Path(path), full_header, weights_dtype)
 

@@ -76,6 +76,25 @@ def test_backend_denoiser_equals_the_module_and_its_bound_form(checkpoint):
     torch.testing.assert_close(model.denoiser.bind(context)(x, t), direct, rtol=0, atol=0)
 
 
+def test_a_v_prediction_network_is_converted_to_eps(checkpoint, tmp_path):
+    eps_model = BACKENDS.get("latent_dcgan")(checkpoint, {}, CPU)
+    network = eps_model.denoiser.model
+    v_file = tmp_path / "v.safetensors"
+    header = {"schedule": {"name": "linear", "num_timesteps": 50}, "prediction": "v"}
+    save_denoiser(network, v_file, header)
+    v_model = BACKENDS.get("latent_dcgan")(v_file, {}, CPU)
+    rng = torch.Generator().manual_seed(3)
+    x, context = torch.randn(3, 100, generator=rng), torch.rand(3, 128, generator=rng)
+    t = torch.tensor([0, 25, 49])
+    a = v_model.schedule.alpha_bars.float()[t][:, None]
+    expected = (1 - a).sqrt() * x + a.sqrt() * eps_model.denoiser(x, t, context)
+    torch.testing.assert_close(v_model.denoiser(x, t, context), expected)
+    header["prediction"] = "x0"
+    save_denoiser(network, v_file, header)
+    with pytest.raises(FsbenchError, match=r"v\.safetensors: prediction 'x0'"):
+        BACKENDS.get("latent_dcgan")(v_file, {}, CPU)
+
+
 def test_seeded_guided_sampling_reproduces_bytes_and_decodes_to_images(checkpoint):
     model = BACKENDS.get("latent_dcgan")(checkpoint, {}, CPU)
     contexts = torch.rand(3, 128, generator=torch.Generator().manual_seed(5))

@@ -66,6 +66,18 @@ def test_diffusion_loss_noises_z0_with_the_closed_form_of_q():
     torch.testing.assert_close(loss, (noise**2).mean())
 
 
+def test_v_loss_regresses_the_velocity():
+    schedule = NoiseSchedule.named("linear", 1000)
+    z0, noise = torch.randn(4, 100), torch.randn(4, 100)
+    t = torch.tensor([0, 10, 500, 999])
+    a = schedule.alpha_bars.float()[t][:, None]
+    v = a.sqrt() * noise - (1 - a).sqrt() * z0
+    loss = diffusion_loss(lambda z_t, t_in, c: v, z0, torch.zeros(4, 128), t, noise, schedule, "v")
+    assert float(loss) < 1e-10
+    zero = diffusion_loss(lambda z_t, t_in, c: 0 * z_t, z0, None, t, noise, schedule, "v")
+    torch.testing.assert_close(zero, (v**2).mean())
+
+
 def test_ema_follows_the_live_weights_with_the_decay():
     z, contexts = _pairs()
     trainer = Trainer(z, contexts, TINY, _settings(ema_decay=0.75), CPU)
