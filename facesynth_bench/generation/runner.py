@@ -6,6 +6,7 @@ and the chosen negatives). Image (i, k) gets noise from a generator seeded by
 (seed, i, k); images are batched in a fixed plan (chunks of `batch_size` in identity-major
 order) and torchrun ranks take every world-th chunk, so a resumed or sharded run computes
 every image in the same batch as a single uninterrupted run: byte-identical files.
+With `align`, images are written ArcFace-aligned at 112x112 (generation/alignment.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ from facesynth_bench.diffusion.guidance import NegativeGuidance
 from facesynth_bench.diffusion.loop import run_sampler
 from facesynth_bench.diffusion.negatives import Negatives, choose_negatives
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.generation.alignment import (
+    BatchAligner,
+    align_flags,
+    align_settings,
+    check_alignable,
+    check_on_miss,
+    finish_alignment,
+    read_misses,
+)
 from facesynth_bench.generation.contexts import load_contexts, uniform_contexts
 from facesynth_bench.generation.distributed import Ranks, init_ranks, rank_device
 from facesynth_bench.generation.images import png_bytes, to_uint8
@@ -66,6 +76,8 @@ class GenerationRequest:
     checkpoint: Path | None = None
     contexts: Path | None = None
     resume: bool = False
+    align: bool = False
+    on_miss: str = "resize"
 
     def __post_init__(self) -> None:
         for option, value in (
@@ -75,16 +87,20 @@ class GenerationRequest:
         ):
             if value < 1:
                 raise FsbenchError(f"{option} must be >= 1, got {value}")
+        check_on_miss(self.on_miss)
+        if self.align:
+            check_alignable(self.preset)
 
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """What a run (this rank) did."""
+    """What a run (this rank) did; `alignment`: --align counts of the whole run."""
 
     out: Path
     written: int
     skipped: int
     total: int
+    alignment: dict[str, int] | None = None
 
 
 def image_path(identity: int, index: int) -> str:
@@ -139,6 +155,7 @@ def _run_key(request: GenerationRequest, contexts: Contexts, model: GeneratorMod
         "batch_size": request.batch_size,
         "contexts_sha256": _fingerprint(contexts),
         "checkpoint_sha256": backend.get("checkpoint_sha256"),
+        "align": align_settings(request.on_miss) if request.align else None,
     }
 
 
@@ -159,9 +176,12 @@ def _check_output(out: Path, key: dict, resume: bool) -> None:
         raise FsbenchError(f"--resume: cannot read {record} ({exc})") from exc
     different = sorted(k for k in key if previous.get(k) != key[k])
     if different:
+        recorded = f", recorded with {align_flags(previous.get('align'))}"
         raise FsbenchError(
-            f"--resume: {record} records a different run ({', '.join(different)} differ); "
-            "use the same preset, seed, counts, batch size, contexts and checkpoint"
+            f"--resume: {record} records a different run ({', '.join(different)} differ"
+            f"{recorded if 'align' in different else ''}); "
+            "use the same preset, seed, counts, batch size, contexts, checkpoint, "
+            "--align and --on-miss"
         )
 
 
@@ -176,6 +196,7 @@ def _write_run_files(
     contexts: Contexts,
     negatives: Negatives | None,
     status: str,
+    alignment: dict[str, int] | None = None,
 ) -> None:
     buffer = io.BytesIO()
     arrays: dict[str, Any] = {"contexts": contexts.vectors.numpy(), "ids": np.array(contexts.ids)}
@@ -194,12 +215,25 @@ def _write_run_files(
             "contexts_source": contexts.source,
             "backend": model.describe(),
             "schedule": model.schedule.describe(),
-            "layout": {"image": "<identity:06d>/<k>.png", "manifest": MANIFEST_NAME},
+            "layout": {
+                "image": "<identity:06d>/<k>.png",
+                "image_size": _written_size(key, model),
+                "manifest": MANIFEST_NAME,
+            },
+            "alignment": None if key["align"] is None else {**key["align"], "counts": alignment},
             "noise_seed": "numpy SeedSequence([seed, identity, k]) -> torch CPU generator",
             "versions": _versions(),
             "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
     )
+
+
+def _written_size(key: dict, model: GeneratorModel) -> list[int]:
+    """[height, width] of the images this run writes."""
+    if key["align"] is not None:
+        return [key["align"]["size"]] * 2
+    size = key["preset"]["output"]["size"]
+    return [size, size] if size is not None else list(model.image_size)
 
 
 def _plan(request: GenerationRequest, ranks: Ranks) -> list[list[tuple[int, int]]]:
@@ -241,6 +275,8 @@ def generate(
     device = rank_device(device, ranks)
     checkpoint = request.checkpoint or (Path(preset.checkpoint) if preset.checkpoint else None)
     model = load_backend(preset.backend)(checkpoint, preset.backend_options, device)
+    if request.align:
+        check_alignable(preset, model.image_size)
     contexts = _contexts(request, model)
     guided = not preset.guidance.is_unguided
     negatives = (
@@ -261,8 +297,10 @@ def generate(
     manifest_root = out if ranks.world == 1 else out / PARTS_DIR / f"rank-{ranks.rank:05d}"
     known = _known_paths(out, manifest_root)
     batches = _plan(request, ranks)
-    todo = [b for b in batches if any(not (out / image_path(i, k)).exists() for i, k in b)]
+    dropped = {p for p, action in read_misses(out).items() if action == "failed"}
+    todo = [b for b in batches if _pending(out, b, dropped)]
     finished = [b for b in batches if b not in todo]
+    aligner = BatchAligner(out, request.on_miss) if request.align else None
     steps = len(preset.sampler.timesteps(model.schedule))
     total_steps, done = len(todo) * steps, 0
 
@@ -278,17 +316,38 @@ def generate(
         _append_records(manifest, _records(request, contexts, finished, known))
         for batch in todo:
             written += _generate_batch(
-                request, model, contexts, negatives, batch, device, manifest, known, step_done
+                request,
+                model,
+                contexts,
+                negatives,
+                batch,
+                device,
+                manifest,
+                known,
+                step_done,
+                aligner,
             )
     ranks.barrier()
+    alignment = None
     if ranks.is_main:
         if ranks.world > 1 or (out / PARTS_DIR).exists():  # also parts a killed torchrun left
             _merge_manifest_parts(out)
-        _write_run_files(out, key, model, contexts, negatives, "complete")
+        if request.align:
+            everything = request.identities * request.images_per_identity
+            alignment = finish_alignment(out, request.on_miss, everything)
+        _write_run_files(out, key, model, contexts, negatives, "complete", alignment)
     ranks.barrier()
     ranks.close()
     total = sum(len(b) for b in batches)
-    return GenerationResult(out, written, total - written, total)
+    return GenerationResult(out, written, total - written, total, alignment)
+
+
+def _pending(out: Path, batch: list[tuple[int, int]], dropped: set[str]) -> bool:
+    """Whether an image of the batch is neither on disk nor dropped by --on-miss skip."""
+    return any(
+        not (out / path).exists() and path not in dropped
+        for path in (image_path(i, k) for i, k in batch)
+    )
 
 
 def _generate_batch(
@@ -301,8 +360,27 @@ def _generate_batch(
     manifest: ManifestWriter,
     known: set[str],
     step_done: Callable[[int], None],
+    aligner: BatchAligner | None,
 ) -> int:
-    preset, out = request.preset, Path(request.out)
+    pixels = _sample(request, model, contexts, negatives, batch, device, step_done)
+    paths = [image_path(i, k) for i, k in batch]
+    images = aligner.align(pixels, paths) if aligner is not None else list(pixels)
+    written = _write_images(Path(request.out), paths, images)
+    _append_records(manifest, _records(request, contexts, [batch], known))
+    return written
+
+
+def _sample(
+    request: GenerationRequest,
+    model: GeneratorModel,
+    contexts: Contexts,
+    negatives: Negatives | None,
+    batch: list[tuple[int, int]],
+    device: torch.device,
+    step_done: Callable[[int], None],
+) -> np.ndarray:
+    """The batch's images as uint8 (B, H, W, 3) at the preset's size."""
+    preset = request.preset
     identities = torch.tensor([i for i, _ in batch])
     positive = contexts.vectors[identities].to(device)
     negative = negatives.contexts[identities].to(device) if negatives is not None else None
@@ -312,17 +390,20 @@ def _generate_batch(
     seeds = [image_seed(request.seed, i, k) for i, k in batch]
     noise = BatchNoise(seeds, tuple(model.latent_shape), device)
     latents = run_sampler(eps, noise.draw(), preset.sampler, model.schedule, noise, step_done)
-    pixels = to_uint8(model.decode(latents), preset.image_size)
+    return to_uint8(model.decode(latents), preset.image_size)
+
+
+def _write_images(out: Path, paths: list[str], images: list[np.ndarray | None]) -> int:
+    """Write the images not on disk yet (None: dropped by --align); how many were written."""
     written = 0
-    for (i, k), image in zip(batch, pixels, strict=True):
-        target = out / image_path(i, k)
-        if not target.exists():
+    for path, image in zip(paths, images, strict=True):
+        target = out / path
+        if image is not None and not target.exists():
             try:
                 write_bytes_atomic(target, png_bytes(image))
             except OSError as exc:
                 raise FsbenchError(f"cannot write image {target}: {exc}") from exc
             written += 1
-    _append_records(manifest, _records(request, contexts, [batch], known))
     return written
 
 
@@ -332,11 +413,11 @@ def _records(
     batches: list[list[tuple[int, int]]],
     known: set[str],
 ) -> list[ManifestRecord]:
-    """Manifest records of these batches' images that the manifest does not hold yet."""
+    """Manifest records of these batches' images on disk that the manifest lacks yet."""
     records = []
     for i, k in (image for batch in batches for image in batch):
         relative = image_path(i, k)
-        if relative not in known:
+        if relative not in known and (Path(request.out) / relative).exists():
             seed = image_seed(request.seed, i, k)
             records.append(
                 ManifestRecord(relative, f"{i:06d}", k, request.preset.name, seed, contexts.ids[i])
