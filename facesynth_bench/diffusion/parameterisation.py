@@ -20,9 +20,7 @@ PREDICTIONS = ("eps", "v")
 def check_prediction(prediction: str) -> str:
     """`prediction` if it is a known parameterisation, else a clear error."""
     if prediction not in PREDICTIONS:
-        raise FsbenchError(
-            f"prediction {prediction!r}: expected one of {', '.join(PREDICTIONS)}"
-        )
+        raise FsbenchError(f"prediction {prediction!r}: expected one of {', '.join(PREDICTIONS)}")
     return prediction
 
 
