@@ -306,15 +306,14 @@ class _AlignJobs(Dataset):
             image = self.layout.load(ref)
         except BadImageError as exc:
             return position, None, "failed", exc.reason
-        if self.table is not None:
-            points = _landmarks_for(self.table, ref)
-            if points is None:
-                return position, None, "failed", "no row in the landmarks file"
-        else:
+        if self.table is None:
             if self._landmarker is None:
                 self._landmarker = DlibLandmarker()
             aligned, action = align_face(image, self._landmarker, self.on_miss)
             return position, aligned, action, "no face detected" if aligned is None else ""
+        points = _landmarks_for(self.table, ref)
+        if points is None:
+            return position, None, "failed", "no row in the landmarks file"
         return position, warp_to_template(image, points), "aligned", ""
 
 
