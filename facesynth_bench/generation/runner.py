@@ -94,7 +94,11 @@ class GenerationRequest:
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """What a run (this rank) did; `alignment`: --align counts of the whole run."""
+    """What a run (this rank) did; `alignment`: --align counts of the whole run.
+
+    `skipped`: images on disk before this run; images dropped by --on-miss skip are in
+    neither `written` nor `skipped`.
+    """
 
     out: Path
     written: int
@@ -339,7 +343,8 @@ def generate(
     ranks.barrier()
     ranks.close()
     total = sum(len(b) for b in batches)
-    return GenerationResult(out, written, total - written, total, alignment)
+    absent = sum(not (out / image_path(i, k)).exists() for batch in batches for i, k in batch)
+    return GenerationResult(out, written, total - written - absent, total, alignment)
 
 
 def _pending(out: Path, batch: list[tuple[int, int]], dropped: set[str]) -> bool:

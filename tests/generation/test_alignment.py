@@ -115,10 +115,11 @@ def test_skip_drops_lists_and_does_not_redo_misses(preset_dir: Path, tmp_path: P
     out = tmp_path / "run"
     result = generate(_dummy(preset_dir, out, on_miss="skip"))
     assert (result.written, result.alignment) == (0, {"aligned": 0, "resized": 0, "failed": 6})
+    assert result.skipped == 0  # dropped images are not "already present"
     assert _files(out) == {} and read_manifest(out) == []
     assert _report(out)["failed"][0] == {"path": "000000/0.png", "reason": "no face found"}
     again = generate(_dummy(preset_dir, out, on_miss="skip", resume=True))
-    assert again.alignment == result.alignment and again.written == 0
+    assert again.alignment == result.alignment and (again.written, again.skipped) == (0, 0)
 
 
 def test_error_policy_names_the_image(preset_dir: Path, tmp_path: Path) -> None:
