@@ -26,6 +26,7 @@ from facesynth_bench.backends.latent_dcgan.architectures import config_for
 from facesynth_bench.backends.latent_dcgan.training import Trainer, TrainingSettings
 from facesynth_bench.backends.latent_dcgan.training_data import load_training_set
 from facesynth_bench.diffusion.parameterisation import eps_from_output
+from facesynth_bench.diffusion.samplers import predicted_x0
 
 PROBE_TIMESTEPS = (300, 500, 700, 900, 990)
 
@@ -38,7 +39,7 @@ def x0_error(trainer: Trainer, z0, contexts, t: int, noise) -> float:
     with torch.no_grad():
         output = trainer.model(z_t, steps, contexts)
     eps = eps_from_output(trainer.settings.prediction, output, z_t, alpha_bar)
-    x0 = (z_t - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+    x0 = predicted_x0(eps, t, z_t, trainer.schedule)
     return float(((x0 - z0) ** 2).mean())
 
 
