@@ -17,10 +17,13 @@ from facesynth_bench.errors import FsbenchError
 PREDICTIONS = ("eps", "v")
 
 
-def check_prediction(prediction: str) -> str:
-    """`prediction` if it is a known parameterisation, else a clear error."""
+def check_prediction(prediction: str, where: str = "") -> str:
+    """`prediction` if it is a known parameterisation, else an error naming `where`."""
     if prediction not in PREDICTIONS:
-        raise FsbenchError(f"prediction {prediction!r}: expected one of {', '.join(PREDICTIONS)}")
+        prefix = f"{where}: " if where else ""
+        raise FsbenchError(
+            f"{prefix}prediction {prediction!r}: expected one of {', '.join(PREDICTIONS)}"
+        )
     return prediction
 
 

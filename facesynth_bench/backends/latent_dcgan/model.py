@@ -155,11 +155,9 @@ def load(
         "header": header,
     }
     schedule = _schedule_from(header, checkpoint)
-    prediction = header.get("prediction", "eps")
-    try:
-        check_prediction(prediction)
-    except FsbenchError as exc:
-        raise FsbenchError(f"latent-dcgan denoiser {checkpoint}: {exc}") from exc
+    prediction = check_prediction(
+        header.get("prediction", "eps"), f"latent-dcgan denoiser {checkpoint}"
+    )
     precision = options.get("precision", "auto")
     denoiser = LatentDCGANDenoiser(model, device, precision, schedule, prediction)
     return LatentDCGANModel(denoiser, generator, schedule, provenance)
