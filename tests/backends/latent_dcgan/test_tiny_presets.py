@@ -83,7 +83,8 @@ def test_generate_runs_a_tiny_preset_with_two_stage_contexts(tmp_path):
 def test_shipped_weights_load_by_default_and_use_their_identity_context():
     model = BACKENDS.get("latent_dcgan")(None, {}, torch.device("cpu"))
     header = model.describe()["header"]
-    assert header["steps"] == 40000 and header["data"]["size"] == 40000
+    assert header["steps"] == 48000 and header["data"]["size"] == 40000
+    assert header["config"]["width"] == 512
     assert header["prediction"] == "v" and model.denoiser.prediction == "v"
     assert model.describe()["checkpoint"].endswith("assets/latent_dcgan_eps.safetensors")
     rng = torch.Generator().manual_seed(0)
