@@ -185,7 +185,7 @@ def _check_output(out: Path, key: dict, resume: bool) -> None:
             f"--resume: {record} records a different run ({', '.join(different)} differ"
             f"{recorded if 'align' in different else ''}); "
             "use the same preset, seed, counts, batch size, contexts, checkpoint, "
-            "--align and --on-miss"
+            "--align and --on-miss, or choose an empty folder"
         )
 
 
