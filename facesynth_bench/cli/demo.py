@@ -26,7 +26,12 @@ TINY_PRESETS = ("tiny-idiff-face-ddim50", "tiny-negfacediff-ddim50", "tiny-adapt
 
 
 def demo_command(
-    out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the demo's files."),
+    out: Path = typer.Option(
+        Path("demo-output"),
+        "--out",
+        help="Folder for the demo's files; a rerun continues it, one made with other "
+        "weights, sizes or seed is refused.",
+    ),
     identities: int = typer.Option(50, "--identities", help="Identities per preset."),
     images: int = typer.Option(10, "--images-per-identity", help="Images per identity."),
     seed: int = typer.Option(1, "--seed", help="Seed of contexts, noise and pair sampling."),

@@ -19,6 +19,11 @@ def test_demo_generates_embeds_and_scores_each_tiny_preset(tmp_path, capsys, mon
     assert "embedded default" in capsys.readouterr().out
     # A second run resumes the finished datasets instead of refusing the folders.
     assert main([*args, "--device", "cpu"]) == 0
+    # A folder made with another seed (or other weights) is refused, not mixed in.
+    before = sorted(p.stat().st_mtime_ns for p in out.rglob("*.png"))
+    assert main([*args, "--seed", "2", "--device", "cpu"]) != 0
+    assert "records a different run" in capsys.readouterr().err
+    assert sorted(p.stat().st_mtime_ns for p in out.rglob("*.png")) == before
 
 
 def test_builtin_embeddings_under_three_pair_protocols(tmp_path):
