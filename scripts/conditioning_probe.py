@@ -25,7 +25,7 @@ import torch
 from facesynth_bench.backends.latent_dcgan.architectures import config_for
 from facesynth_bench.backends.latent_dcgan.training import Trainer, TrainingSettings
 from facesynth_bench.backends.latent_dcgan.training_data import load_training_set
-from facesynth_bench.diffusion.parameterisation import eps_from_output
+from facesynth_bench.diffusion.parameterisation import PREDICTIONS, eps_from_output
 from facesynth_bench.diffusion.samplers import predicted_x0
 
 PROBE_TIMESTEPS = (300, 500, 700, 900, 990)
@@ -74,7 +74,7 @@ def probe(trainer: Trainer, z0, contexts) -> dict[int, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("training_set", help="folder built by fsbench train-generator")
-    parser.add_argument("--prediction", default="v", choices=("eps", "v"))
+    parser.add_argument("--prediction", default="v", choices=PREDICTIONS)
     parser.add_argument("--architecture", default="mlp")
     parser.add_argument("--settings", default='{"width": 320, "depth": 6}', help="config JSON")
     parser.add_argument("--steps", type=int, default=2000)
