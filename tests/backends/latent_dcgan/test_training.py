@@ -208,7 +208,7 @@ def test_cli_builds_the_set_trains_and_records_the_command(tmp_path, capsys):
     assert main(args(6)) == 0
     record = json.loads((run / "latent_dcgan_eps.json").read_text())
     assert record["steps"] == 6 and record["data"]["size"] == 6
-    assert "--size 6" in record["command"] and "--seed 0" in record["command"]
+    assert "--size 6" in record["reproduce"] and "--seed 0" in record["reproduce"]
     assert record["training_set"]["spec"]["embedder"]["embedder"] == "dlib"
     model, header = load_denoiser(run / "latent_dcgan_eps.safetensors")
     assert header["final_loss"] == record["final_loss"] and model.config.depth == 1
