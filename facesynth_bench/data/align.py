@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -180,6 +181,8 @@ def read_landmarks_file(path: Path) -> dict[str, np.ndarray]:
             )
         if fields[0] in table:
             raise FsbenchError(f"{path}:{number}: second row for {fields[0]!r}")
+        if (coords == coords[0]).all():
+            raise FsbenchError(f"{path}:{number}: the 5 points of {fields[0]!r} coincide")
         table[fields[0]] = coords
     return table
 
@@ -376,8 +379,7 @@ def align_dataset(
     loader = DataLoader(
         _AlignJobs(data, refs, table, on_miss), batch_size=None, num_workers=num_workers
     )
-    staging = _create_staging(dst)
-    try:
+    with _staged_folder(dst) as staging:
         written = []
         numbered = data.name in ("grid", "recordio")  # samples share a file: name by locator
         for done, (position, image, action, reason) in enumerate(loader, start=1):
@@ -389,7 +391,10 @@ def align_dataset(
             else:
                 stem = str(ref.locator) if numbered else Path(ref.path).stem
                 rel = f"{ref.identity}/{stem}{suffix}"
-                write_image(staging / rel, np.asarray(image))
+                try:
+                    write_image(staging / rel, np.asarray(image))
+                except OSError as exc:
+                    raise FsbenchError(f"{dst / rel}: cannot write ({exc.strerror})") from exc
                 written.append((ref, rel))
                 report.counts[action] += 1
                 if action == "resized":
@@ -404,12 +409,6 @@ def align_dataset(
                     if ref.path in manifest
                 )
         report.write(staging, str(src))
-        if dst.is_dir():
-            dst.rmdir()  # empty (checked above); the complete copy takes its place
-        staging.rename(dst)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return report
 
 
@@ -432,8 +431,9 @@ def _check_destination(src: Path, dst: Path) -> None:
         )
 
 
-def _create_staging(dst: Path) -> Path:
-    """A new hidden folder beside `dst` where the copy is built before it is renamed to `dst`."""
+@contextmanager
+def _staged_folder(dst: Path) -> Iterator[Path]:
+    """A new hidden folder beside `dst` to build in; renamed to `dst` on success, else removed."""
     staging = dst.parent / f".{dst.name}.aligning"
     if staging.exists():
         raise FsbenchError(
@@ -443,7 +443,14 @@ def _create_staging(dst: Path) -> Path:
         staging.mkdir(parents=True)
     except OSError as exc:
         raise FsbenchError(f"{dst}: cannot create the output folder ({exc.strerror})") from exc
-    return staging
+    try:
+        yield staging
+        if dst.is_dir():
+            dst.rmdir()  # empty (checked before any work); the complete copy takes its place
+        staging.rename(dst)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _check_rows(table: Mapping[str, np.ndarray], refs: list[SampleRef], landmarks: Path) -> None:

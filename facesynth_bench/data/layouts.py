@@ -267,10 +267,12 @@ class GridLayout(DatasetLayout):
         }
 
     def _rows(self, width: int, height: int) -> int | None:
+        """Rows of tiles in an image of this size, or None when it is not such a grid."""
         step = self.tile + self.padding
-        if width != self.columns * step + self.padding or (height - self.padding) % step:
+        rows, rest = divmod(height - self.padding, step)
+        if width != self.columns * step + self.padding or rest or rows < 1:
             return None
-        return (height - self.padding) // step
+        return rows
 
     def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
         refs, skipped = [], []
@@ -287,7 +289,7 @@ class GridLayout(DatasetLayout):
                 skipped.append(Skipped(entry.name, f"not a readable image ({exc})"))
                 continue
             rows = self._rows(width, height)
-            if not rows:
+            if rows is None:
                 skipped.append(
                     Skipped(
                         entry.name,

@@ -268,6 +268,9 @@ def test_non_finite_landmarks_are_refused_naming_file_and_line(tmp_path):
         read_landmarks_file(path)
     with pytest.raises(FsbenchError, match="points must be finite numbers"):
         similarity_transform(bad, ARCFACE_TEMPLATE)
+    path.write_text(_landmark_line("c.jpg", np.ones((5, 2))) + "\n")
+    with pytest.raises(FsbenchError, match=r"lm\.txt:1: the 5 points of 'c\.jpg' coincide"):
+        read_landmarks_file(path)
 
 
 def test_binary_landmarks_file_is_named(tmp_path):
@@ -379,3 +382,19 @@ def test_unreadable_identity_folder_is_reported_or_named(tmp_path, monkeypatch):
     )
     assert report.counts == {"aligned": 2, "resized": 0, "failed": 1}
     assert report.failed == [{"path": "p1/", "reason": "cannot read folder (Permission denied)"}]
+
+
+def test_a_failed_write_is_named_and_leaves_no_output(tmp_path, monkeypatch):
+    import facesynth_bench.data.align as align_module
+
+    _, _, lines = _photo_dataset(tmp_path)
+    (tmp_path / "lm.txt").write_text("\n".join(lines) + "\n")
+
+    def full_disk(path, image):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(align_module, "write_image", full_disk)
+    dst = tmp_path / "dst"
+    with pytest.raises(FsbenchError, match=r"dst/p0/0\.png: cannot write \(No space left"):
+        align_dataset(tmp_path / "src", dst, landmarks=tmp_path / "lm.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lm.txt", "src"]
