@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -364,17 +363,10 @@ def test_empty_dataset_is_refused(tmp_path):
         align_dataset(tmp_path / "src", tmp_path / "dst", layout="folder")
 
 
-def test_unreadable_identity_folder_is_reported_or_named(tmp_path, monkeypatch):
+def test_unreadable_identity_folder_is_reported_or_named(tmp_path, deny_listing):
     _, _, lines = _photo_dataset(tmp_path)
     (tmp_path / "lm.txt").write_text("\n".join(lines) + "\n")
-    denied, real = tmp_path / "src" / "p1", Path.iterdir
-
-    def iterdir(self):  # chmod 000 does not stop root, so deny the listing itself
-        if self == denied:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
-
-    monkeypatch.setattr(Path, "iterdir", iterdir)
+    deny_listing(tmp_path / "src" / "p1")
     with pytest.raises(FsbenchError, match=r"p1/: cannot read folder \(Permission denied\)"):
         align_dataset(tmp_path / "src", tmp_path / "dst", landmarks=tmp_path / "lm.txt")
     report = align_dataset(

@@ -146,21 +146,9 @@ def test_lexicographic_default_matches_sorted_and_natural_is_numeric(tmp_path, w
         open_layout(tmp_path, order="random")
 
 
-def _deny_listing(monkeypatch, folder: Path) -> None:
-    """Make listing `folder` fail as chmod 000 does for a non-root user (tests may run as root)."""
-    real = Path.iterdir
-
-    def iterdir(self):
-        if self == folder:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
-
-    monkeypatch.setattr(Path, "iterdir", iterdir)
-
-
-def test_unreadable_identity_folder_is_skipped_and_named(tmp_path, images, monkeypatch):
+def test_unreadable_identity_folder_is_skipped_and_named(tmp_path, images, deny_listing):
     write_folder_dataset(tmp_path, images)
-    _deny_listing(monkeypatch, tmp_path / "id1")
+    deny_listing(tmp_path / "id1")
     refs, skipped = FolderLayout(tmp_path).scan()
     assert {r.identity for r in refs} == {"id0", "id2"}
     assert [(s.path, s.reason) for s in skipped] == [
@@ -171,9 +159,9 @@ def test_unreadable_identity_folder_is_skipped_and_named(tmp_path, images, monke
 
 
 @pytest.mark.parametrize("layout", ["auto", "folder", "flat"])
-def test_unreadable_dataset_root_is_one_named_error(tmp_path, images, monkeypatch, layout):
+def test_unreadable_dataset_root_is_one_named_error(tmp_path, images, deny_listing, layout):
     write_folder_dataset(tmp_path, images)
-    _deny_listing(monkeypatch, tmp_path)
+    deny_listing(tmp_path)
     with pytest.raises(FsbenchError, match=r"cannot list it \(Permission denied\)") as caught:
         open_layout(tmp_path, layout).scan()
     assert str(tmp_path) in str(caught.value)
