@@ -15,6 +15,7 @@ import typer
 from facesynth_bench import __version__
 from facesynth_bench.cli.align import align_command
 from facesynth_bench.cli.click_compat import ClickException
+from facesynth_bench.cli.command_options import check_repeated_options, option_for
 from facesynth_bench.cli.console import err_console
 from facesynth_bench.cli.crash_reports import write_crash_report
 from facesynth_bench.cli.demo import demo_command
@@ -22,7 +23,6 @@ from facesynth_bench.cli.embed import embed_command
 from facesynth_bench.cli.evaluate import evaluate_app
 from facesynth_bench.cli.generate import generate_command
 from facesynth_bench.cli.listing import list_command
-from facesynth_bench.cli.repeated_options import check_repeated_options
 from facesynth_bench.cli.train_generator import train_generator_app
 from facesynth_bench.errors import FsbenchError
 
@@ -61,11 +61,14 @@ def _root(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `fsbench` console script; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    root = typer.main.get_command(app)
     try:
-        check_repeated_options(typer.main.get_command(app), args)
+        check_repeated_options(root, args)
         app(args=args, prog_name="fsbench", standalone_mode=False)
     except FsbenchError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        option = option_for(root, args, exc.parameter) if exc.parameter else None
+        where = f" (option {option})" if option else ""
+        err_console.print(f"[bold red]error:[/] {exc}{where}", highlight=False, soft_wrap=True)
         return 1
     except typer.Exit as exc:
         return exc.exit_code

@@ -42,7 +42,6 @@ import cv2
 import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
-from facesynth_bench.atomic_files import write_json_atomic
 from facesynth_bench.data.dlib_models import dlib_model_path, import_dlib
 from facesynth_bench.data.image_io import BadImageError, write_image
 from facesynth_bench.data.layouts import (
@@ -55,6 +54,7 @@ from facesynth_bench.data.layouts import (
 from facesynth_bench.data.manifest import MANIFEST_NAME, ManifestWriter, read_manifest
 from facesynth_bench.data.workers import check_workers
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.records import RunClock, write_record
 
 ALIGNED_SIZE = 112
 ALIGN_REPORT = "align_report.json"
@@ -291,18 +291,16 @@ class AlignReport:
     resized: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
 
-    def write(self, root: Path, source: str) -> None:
+    def write(self, root: Path, source: str, clock: RunClock) -> None:
         """Write `root/align_report.json` (source, policy, counts, resized and failed paths)."""
-        write_json_atomic(
-            Path(root) / ALIGN_REPORT,
-            {
-                "source": source,
-                "policy": self.policy,
-                "counts": self.counts,
-                "resized": self.resized,
-                "failed": self.failed,
-            },
-        )
+        body = {
+            "source": source,
+            "policy": self.policy,
+            "counts": self.counts,
+            "resized": self.resized,
+            "failed": self.failed,
+        }
+        write_record(Path(root) / ALIGN_REPORT, "alignment-report", body, clock)
 
 
 def _landmarks_for(table: Mapping[str, np.ndarray], ref: SampleRef) -> np.ndarray | None:
@@ -350,15 +348,18 @@ def align_dataset(
     progress=None,
 ) -> AlignReport:
     """Write an aligned 112x112 copy of `src` as `dst/<identity>/<name><suffix>` (a new folder)."""
+    clock = RunClock()
     if on_miss not in ON_MISS:
-        raise FsbenchError(f"on_miss policy {on_miss!r}: expected one of {', '.join(ON_MISS)}")
+        raise FsbenchError(
+            f"on_miss policy {on_miss!r}: expected one of {', '.join(ON_MISS)}", parameter="on_miss"
+        )
     check_workers(num_workers)
     src, dst = Path(src), Path(dst)
     _check_destination(src, dst)
     data = open_layout(src, layout, grid=grid)
     refs, skipped = data.scan()
     if skipped and not skip_bad:
-        raise FsbenchError(f"{src}: {describe_skipped(skipped)}")
+        raise FsbenchError(f"{src}: {describe_skipped(skipped)}", parameter="skip_bad")
     if not refs:
         raise FsbenchError(f"{src}: no images to align")
     table = read_landmarks_file(landmarks) if landmarks is not None else None
@@ -408,7 +409,7 @@ def align_dataset(
                     for ref, rel in written
                     if ref.path in manifest
                 )
-        report.write(staging, str(src))
+        report.write(staging, str(src), clock)
     return report
 
 
@@ -460,7 +461,8 @@ def _check_rows(table: Mapping[str, np.ndarray], refs: list[SampleRef], landmark
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise FsbenchError(
             f"{missing[0]}{more}: no row in the landmarks file {landmarks}; skip_bad skips "
-            "and reports such images"
+            "and reports such images",
+            parameter="skip_bad",
         )
 
 
@@ -469,7 +471,10 @@ def _check_may_skip(path: Path, reason: str, on_miss: str, skip_bad: bool) -> No
     if reason == "no face detected":
         if on_miss != "skip":
             raise FsbenchError(
-                f"{path}: {reason} (on_miss {on_miss!r}; 'resize' or 'skip' handles it)"
+                f"{path}: {reason} (on_miss {on_miss!r}; 'resize' or 'skip' handles it)",
+                parameter="on_miss",
             )
     elif not skip_bad:
-        raise FsbenchError(f"{path}: {reason} (skip_bad skips and reports unusable files)")
+        raise FsbenchError(
+            f"{path}: {reason} (skip_bad skips and reports unusable files)", parameter="skip_bad"
+        )

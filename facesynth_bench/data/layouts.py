@@ -81,7 +81,9 @@ class DatasetLayout(ABC):
         self.root = Path(root)
         self.min_size = min_size
         if order not in ORDERS:
-            raise FsbenchError(f"sample order {order!r}: expected one of {', '.join(ORDERS)}")
+            raise FsbenchError(
+                f"sample order {order!r}: expected one of {', '.join(ORDERS)}", parameter="order"
+            )
         self.order = order
         if not self.root.is_dir():
             raise FsbenchError(f"dataset {self.root}: not a directory")
@@ -129,7 +131,7 @@ class DatasetLayout(ABC):
         """Yield (image, identity, path) for every sample, raising on the first bad one."""
         refs, skipped = self.scan()
         if skipped:
-            raise FsbenchError(f"{self.root}: {describe_skipped(skipped)}")
+            raise FsbenchError(f"{self.root}: {describe_skipped(skipped)}", parameter="skip_bad")
         for ref in refs:
             yield self.load(ref), ref.identity, ref.path
 
@@ -406,4 +408,6 @@ def open_layout(
         if grid is None:
             raise FsbenchError(f"dataset {root}: the grid layout needs a tile size and columns")
         return GridLayout(root, grid, min_size, order)
-    raise FsbenchError(f"layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
+    raise FsbenchError(
+        f"layout {layout!r}: expected one of {', '.join(LAYOUTS)}", parameter="layout"
+    )

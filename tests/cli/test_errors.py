@@ -98,3 +98,21 @@ def test_an_unexpected_error_is_one_line_and_a_traceback_file(tmp_path, capsys, 
     assert str(report) in err.replace("\n", "")
     text = report.read_text()
     assert "Traceback" in text and "something inside broke" in text and "evaluate scores" in text
+
+
+def test_a_library_error_gets_the_option_that_sets_its_parameter(tmp_path, capsys):
+    folder = tmp_path / "ds" / "id0"
+    folder.mkdir(parents=True)
+    (folder / "0.png").write_bytes(b"not a png")
+    (folder / "1.png").write_bytes(b"not a png either")
+    (tmp_path / "lm.txt").write_text("other.png 1 1 2 2 3 3 4 4 5 5\n")
+    args = [
+        "align",
+        str(tmp_path / "ds"),
+        str(tmp_path / "out"),
+        "--landmarks",
+        f"{tmp_path}/lm.txt",
+    ]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "skip_bad skips" in err and "(option --skip-bad)" in err, err
