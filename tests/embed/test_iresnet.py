@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from recipe_iresnet18 import FIXTURES, read_key_list
+from fixture_files import FIXTURES
+from recipe_iresnet18 import read_key_list
 
 from facesynth_bench.embed.iresnet import (
     build_iresnet,
