@@ -185,16 +185,12 @@ def load_torch(
 
 
 def load_tensor_file(
-    path: Path,
-    what: str = "checkpoint",
-    *,
-    map_location: str | torch.device = "cpu",
-    allowed_globals: Iterable[Any] = (),
+    path: Path, what: str = "checkpoint", map_location: str | torch.device = "cpu"
 ) -> Any:
     """A `.safetensors` file as a dict of tensors, any other file through load_torch."""
     path = _check_file(path, what)
     if path.suffix != ".safetensors":
-        return load_torch(path, what, map_location=map_location, allowed_globals=allowed_globals)
+        return load_torch(path, what, map_location=map_location)
     from safetensors.torch import load_file
 
     try:
