@@ -134,7 +134,6 @@ def test_missing_landmark_rows_are_named_or_reported(tmp_path):
 
 
 def test_dlib_fallback_policy_is_counted(tmp_path):
-    pytest.importorskip("dlib")
     images = {"x": [np.full((64, 64, 3), 90, np.uint8), np.full((64, 64, 3), 30, np.uint8)]}
     write_folder_dataset(tmp_path / "src", images)
     report = align_dataset(tmp_path / "src", tmp_path / "a")
@@ -170,7 +169,6 @@ def test_dlib_alignment_is_equivariant_on_generated_faces():
 
     Faces come from the shipped DCGAN (seed 0, faces 6 and 13 are detected frontally).
     """
-    pytest.importorskip("dlib")
     import cv2
     import torch
 
@@ -195,7 +193,6 @@ def test_dlib_alignment_is_equivariant_on_generated_faces():
 
 
 def test_align_grid_dataset_names_tiles_by_number(tmp_path):
-    pytest.importorskip("dlib")
     from facesynth_bench.data.layouts import GridSpec
     from facesynth_bench.data.writers import write_grid_dataset
 
@@ -220,7 +217,6 @@ def test_centred_face_landmarker_aligns_rotated_generated_faces():
 
     Eyes are re-detected (HOG + 68 points) on the output; a plain resize misses by more.
     """
-    pytest.importorskip("dlib")
     import cv2
     import torch
 

@@ -142,7 +142,7 @@ def test_resume_refuses_other_settings_data_or_a_foreign_file(tmp_path):
     longer.load_checkpoint(tmp_path / "run.pt")
     assert longer.step == 4
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(FsbenchError, match=r"junk\.pt: unreadable"):
+    with pytest.raises(FsbenchError, match=r"junk\.pt: not a torch file"):
         trainer.load_checkpoint(tmp_path / "junk.pt")
 
 
