@@ -4,6 +4,7 @@ import numpy as np
 from rich.console import Console
 
 from facesynth_bench.metrics.error_curve import curve_from_scores
+from facesynth_bench.metrics.score_sets import evaluate_scores
 from facesynth_bench.report.provenance import provenance
 from facesynth_bench.report.score_plots import plot_score_histograms, score_densities
 from facesynth_bench.report.separability_table import separability_table
@@ -21,20 +22,14 @@ def test_densities_integrate_to_one_and_keep_the_classes_apart():
 
 
 def test_distance_plot_maps_back_to_distances(tmp_path):
-    curve = curve_from_scores(-np.array([0.1, 0.2]), -np.array([0.8, 0.9, 1.0]))
-    edges, _, _ = score_densities(curve, sign=-1.0)
+    result = evaluate_scores(np.array([0.1, 0.2]), np.array([0.8, 0.9, 1.0]), distance=True)
+    edges, _, _ = score_densities(result.curve, sign=-1.0)
     assert edges[0] >= 0.1 - 1e-9 and edges[-1] <= 1.0 + 1e-6
-    metrics = {
-        "genuine_mean": 0.15,
-        "genuine_std": 0.05,
-        "impostor_mean": 0.9,
-        "impostor_std": 0.08,
-        "eer": 0.0,
-        "fdr": None,
-        "eer_threshold": 0.5,
-    }
-    plot_score_histograms(curve, metrics, tmp_path / "h.png", distance=True)
+    plot_score_histograms(result.curve, result.summary, tmp_path / "h.png", distance=True)
     assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+    # The JSON form of the metrics (a result file read back) plots the same way.
+    plot_score_histograms(result.curve, result.metrics, tmp_path / "j.png", distance=True)
+    assert (tmp_path / "j.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_table_shows_only_rows_some_run_has():
