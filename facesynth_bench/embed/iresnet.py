@@ -120,7 +120,7 @@ def normalise_state_dict(raw: Mapping[str, object], source: str) -> dict[str, to
             state = state[key]
     tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
     if not tensors:
-        raise FsbenchError(f"--checkpoint {source}: no tensors found (not a state dict?)")
+        raise FsbenchError(f"{source}: no tensors found (not a state dict?)")
     changed = True
     while changed:
         changed = False
@@ -135,7 +135,7 @@ def load_checkpoint_file(path: Path) -> dict[str, torch.Tensor]:
     """Load a `.pth`/`.pt` (weights_only, no code runs) or `.safetensors` state dict."""
     path = Path(path)
     if not path.is_file():
-        raise FsbenchError(f"--checkpoint {path}: file not found")
+        raise FsbenchError(f"{path}: no such checkpoint file")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -144,9 +144,9 @@ def load_checkpoint_file(path: Path) -> dict[str, torch.Tensor]:
         else:
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch and safetensors raise many types for bad files
-        raise FsbenchError(f"--checkpoint {path}: cannot load ({exc})") from exc
+        raise FsbenchError(f"{path}: cannot load the checkpoint ({exc})") from exc
     if not isinstance(raw, Mapping):
-        raise FsbenchError(f"--checkpoint {path}: expected a state dict, got {type(raw).__name__}")
+        raise FsbenchError(f"{path}: expected a state dict, got {type(raw).__name__}")
     return normalise_state_dict(raw, str(path))
 
 
@@ -165,7 +165,7 @@ def detect_architecture(state: Mapping[str, torch.Tensor], source: str) -> str:
         if tuple(counts) == layers:
             return name
     raise FsbenchError(
-        f"--checkpoint {source}: blocks per stage {tuple(counts)} match no iresnet "
+        f"{source}: blocks per stage {tuple(counts)} match no iresnet "
         f"({', '.join(f'{k} {v}' for k, v in ARCHITECTURES.items())})"
     )
 
@@ -194,5 +194,5 @@ def load_matching_state(model: nn.Module, state: Mapping[str, torch.Tensor], sou
             more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
             problems.append(f"{len(items)} {label}: {', '.join(items[:5])}{more}")
     if problems:
-        raise FsbenchError(f"--checkpoint {source} does not fit the model: " + "; ".join(problems))
+        raise FsbenchError(f"checkpoint {source} does not fit the model: " + "; ".join(problems))
     model.load_state_dict({k: state[k].to(own[k].dtype) for k in own}, strict=True)
