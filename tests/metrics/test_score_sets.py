@@ -66,3 +66,32 @@ def test_non_finite_scores_error_or_count_as_failures_to_acquire():
 def test_a_single_class_is_refused():
     with pytest.raises(FsbenchError, match="no impostor scores"):
         evaluate_scores(GENUINE, np.array([np.nan]), nan_policy="fta")
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 3e38])
+def test_huge_and_tiny_scores_give_the_metrics_of_unscaled_ones(scale):
+    # A score of 1e200 used to end in an OverflowError from its squared moments.
+    rng = np.random.default_rng(4)
+    genuine, impostor = rng.normal(0.6, 0.1, 300), rng.normal(0.0, 0.1, 3000)
+    plain = evaluate_scores(genuine, impostor).summary
+    scaled = evaluate_scores(genuine * scale, impostor * scale).summary
+    assert scaled.eer == plain.eer and scaled.fmr100 == plain.fmr100
+    assert scaled.fdr == pytest.approx(plain.fdr, rel=1e-9)
+    assert scaled.dprime == pytest.approx(plain.dprime, rel=1e-9)
+    assert scaled.genuine_mean == pytest.approx(plain.genuine_mean * scale, rel=1e-12)
+    assert scaled.impostor_std == pytest.approx(plain.impostor_std * scale, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n_impostor", "unresolved"),
+    [(12, ["fmr100", "fmr1000"]), (150, ["fmr1000"]), (1000, [])],
+)
+def test_fmr_targets_too_fine_for_the_impostor_count_are_unresolved(n_impostor, unresolved):
+    # FMR1000 from 12 impostor scores would need 0.012 false matches: it is not reported.
+    rng = np.random.default_rng(5)
+    m = evaluate_scores(rng.normal(0.6, 0.1, 40), rng.normal(0.0, 0.2, n_impostor)).metrics
+    assert m["unresolved"] == unresolved
+    for name in ("fmr100", "fmr1000"):
+        missing = name in unresolved
+        assert (m[name] is None, m[f"{name}_threshold"] is None) == (missing, missing)
+    assert all(float(t) * n_impostor >= 1 for t in m["fnmr_at_fmr"])
