@@ -52,7 +52,8 @@ def place_legend_clear_of_data(ax: Axes, edges: np.ndarray, heights: np.ndarray)
     x_lo, x_hi = ax.get_xlim()
     peak = heights.max(axis=1)
     best = None
-    for loc, (a, b) in (("upper left", (0.0, box.x1)), ("upper right", (box.x0, 1.0))):
+    corners = (("upper left", (0.0, box.x1)), ("upper right", (1.0 - box.x1, 1.0)))
+    for loc, (a, b) in corners:  # the right corner mirrors the measured left one
         span_lo, span_hi = x_lo + a * (x_hi - x_lo), x_lo + b * (x_hi - x_lo)
         inside = (edges[1:] >= span_lo) & (edges[:-1] <= span_hi)
         side_peak = float(peak[inside].max(initial=0.0))
@@ -64,14 +65,13 @@ def place_legend_clear_of_data(ax: Axes, edges: np.ndarray, heights: np.ndarray)
     ax.legend(loc=loc, fontsize=8, frameon=False)
 
 
-def plot_score_histograms(
+def score_histogram_figure(
     curve: ErrorCurve,
     metrics: VerificationMetrics | Mapping[str, Any],
-    path: Path,
     title: str = "",
     distance: bool = False,
-) -> None:
-    """Write a PNG of genuine and impostor score densities with EER and FDR in the legend.
+) -> Figure:
+    """Genuine and impostor score densities with EER and FDR in a legend clear of the data.
 
     `metrics` is typed or its JSON form (read back with `VerificationMetrics.from_dict`).
     """
@@ -97,6 +97,17 @@ def plot_score_histograms(
     ax.set_title(title or "Genuine and impostor score distributions")
     fig.tight_layout()
     place_legend_clear_of_data(ax, edges, np.stack([genuine, impostor], axis=1))
+    return fig
+
+
+def plot_score_histograms(
+    curve: ErrorCurve,
+    metrics: VerificationMetrics | Mapping[str, Any],
+    path: Path,
+    title: str = "",
+    distance: bool = False,
+) -> None:
+    """Write `score_histogram_figure` as a PNG, atomically."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    score_histogram_figure(curve, metrics, title, distance).savefig(buffer, format="png")
     write_bytes_atomic(Path(path), buffer.getvalue())
