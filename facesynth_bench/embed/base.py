@@ -6,7 +6,6 @@ import warnings
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 
 from facesynth_bench.errors import FsbenchError
@@ -77,6 +76,8 @@ class Embedder(ABC):
 
 def resize_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize a uint8 RGB image (H, W, 3) to size (H, W): area when shrinking, else linear."""
+    import cv2  # heavy: loaded where images are resized, not when embedders are listed
+
     height, width = size
     if image.shape[:2] == (height, width):
         return image
