@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from facesynth_bench.metrics.separability_metrics import SeparabilityMetrics
 
 Progress = Callable[[int, int], None]
 ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
@@ -21,6 +24,18 @@ TINY_PRESETS = ("tiny-idiff-face-ddim50", "tiny-negfacediff-ddim50", "tiny-adapt
 DEMO_BATCH_SIZE = 100
 
 
+@dataclass(frozen=True)
+class DemoRun:
+    """One column of the demo: the preset that generated the set (if any) and its metrics."""
+
+    preset: str | None
+    metrics: SeparabilityMetrics
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as demo.json records it: the preset, then every metric."""
+        return {"preset": self.preset, **self.metrics.to_dict()}
+
+
 def generated_runs(
     out: Path,
     identities: int,
@@ -28,7 +43,7 @@ def generated_runs(
     seed: int,
     device: str,
     progress_factory: ProgressFactory,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, DemoRun]:
     """Generate, embed (dlib, cached) and score each tiny preset; histograms go into `out`."""
     from facesynth_bench.embed.cache import default_cache_dir
     from facesynth_bench.embed.pipeline import embed_dataset
@@ -58,17 +73,17 @@ def generated_runs(
             )
         result = evaluate_separability(embedded.embeddings, embedded.labels, source=str(folder))
         method = name.removeprefix("tiny-").removesuffix("-ddim50")  # the sampling method
-        runs[method] = {"preset": name, **result.metrics}
-        plot_score_histograms(result.curve, result.metrics, out / f"histogram-{method}.png", name)
+        runs[method] = DemoRun(name, result.summary)
+        plot_score_histograms(result.curve, result.summary, out / f"histogram-{method}.png", name)
     return runs
 
 
 def builtin_embedding_runs(
     out: Path, identities: int, images: int, seed: int, progress_factory: ProgressFactory
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, DemoRun]:
     """Score the built-in 512-d identity clusters under each pair mode of the literature."""
     from facesynth_bench.embedding_set import EmbeddingSet, save_embedding_set
-    from facesynth_bench.metrics.all_pairs import PairPlan
+    from facesynth_bench.metrics.pair_plan import PairPlan
     from facesynth_bench.metrics.separability import evaluate_separability
     from facesynth_bench.report.score_plots import plot_score_histograms
     from facesynth_bench.synthetic_embeddings import identity_clusters
@@ -79,8 +94,8 @@ def builtin_embedding_runs(
     for mode in ("exhaustive", "sampled-equal", "sampled-fraction"):
         with progress_factory(f"{mode} pairs") as progress:
             result = evaluate_separability(
-                embeddings, labels, plan=PairPlan(mode, 0.05, seed), progress=progress
+                embeddings, labels, plan=PairPlan(mode, seed=seed), progress=progress
             )
-        runs[mode] = result.metrics
-        plot_score_histograms(result.curve, result.metrics, out / f"histogram-{mode}.png", mode)
+        runs[mode] = DemoRun(None, result.summary)
+        plot_score_histograms(result.curve, result.summary, out / f"histogram-{mode}.png", mode)
     return runs

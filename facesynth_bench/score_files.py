@@ -61,6 +61,8 @@ def _to_float(path: Path, numbers: list[int], tokens: list[str]) -> np.ndarray:
 
 
 def _check_file(path: Path) -> None:
+    if path.is_dir():
+        raise FsbenchError(f"{path}: is a directory, not a score file")
     if not path.is_file():
         raise FsbenchError(f"{path}: no such file")
 
@@ -148,7 +150,9 @@ def read_score_files(
             "npy" if Path(genuine).suffix == ".npy" else "one-per-line",
         )
     else:
-        raise FsbenchError("give either --genuine FILE and --impostor FILE, or --scores FILE")
+        raise FsbenchError(
+            "score files: give either a genuine and an impostor file, or one labelled file"
+        )
     if data.genuine.size == 0 or data.impostor.size == 0:
         missing = "genuine" if data.genuine.size == 0 else "impostor"
         raise FsbenchError(f"{data.source}: no {missing} scores: both classes are needed")

@@ -77,10 +77,15 @@ def test_bad_labelled_files(tmp_path, content, message):
 
 
 def test_wrong_option_combinations_and_missing_files(tmp_path):
-    with pytest.raises(FsbenchError, match="either --genuine"):
+    with pytest.raises(FsbenchError, match="either a genuine and an impostor file"):
         read_score_files(genuine=tmp_path / "g.txt")
     with pytest.raises(FsbenchError, match="no such file"):
         read_score_files(scores=tmp_path / "absent.txt")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(FsbenchError, match="folder: is a directory, not a score file"):
+        read_score_files(scores=tmp_path / "folder")
+    with pytest.raises(FsbenchError, match="is a directory"):
+        read_score_files(genuine=tmp_path / "folder", impostor=tmp_path / "folder")
     np.save(tmp_path / "m.npy", np.ones((2, 3)))
     with pytest.raises(FsbenchError, match="1-D array"):
         read_score_list(tmp_path / "m.npy")

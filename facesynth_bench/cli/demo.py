@@ -48,10 +48,12 @@ def demo_command(
         "identities": identities,
         "images_per_identity": images,
         "seed": seed,
-        "runs": runs,
+        "runs": {name: run.to_dict() for name, run in runs.items()},
     }
     write_record(out / "demo.json", "demo", body, clock, torch_device)
-    console.print(
-        separability_table(runs, title=f"{title}: {identities} identities x {images} images")
+    table = separability_table(
+        {name: run.metrics for name, run in runs.items()},
+        title=f"{title}: {identities} identities x {images} images",
     )
+    console.print(table)
     console.print(f"wrote {out}/demo.json and histogram-*.png")

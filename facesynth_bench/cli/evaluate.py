@@ -77,15 +77,15 @@ def separability_command(
     from facesynth_bench.devices import resolve_device
     from facesynth_bench.embed.cache import default_cache_dir
     from facesynth_bench.errors import FsbenchError
-    from facesynth_bench.metrics.all_pairs import PairPlan
     from facesynth_bench.metrics.score_sinks import DEFAULT_BINS
     from facesynth_bench.metrics.separability import evaluate_separability
     from facesynth_bench.output_paths import prepare_output_folder
-    from facesynth_bench.protocols.separability import load_protocol
+    from facesynth_bench.protocols.separability import check_protocol_counts, load_protocol
     from facesynth_bench.protocols.separability_run import (
         DatasetEmbedding,
         SeparabilityChoices,
         embed_for_evaluation,
+        identity_sizes,
         load_for_evaluation,
         resolve_choices,
         separability_body,
@@ -102,12 +102,11 @@ def separability_command(
     torch_device = resolve_device(device)
     prepare_output_folder(out)
     choices = SeparabilityChoices(
-        max_identities, max_images, order, flip, pairs, fraction, convention
+        max_identities, max_images, order, flip, pairs, fraction, convention, seed
     )
     with reported_warnings() as warning_texts:
         spec = load_protocol(protocol) if protocol is not None else None
         resolved = resolve_choices(choices, spec)
-        plan = PairPlan(resolved.pairs, resolved.fraction or 0.05, seed)
         if dataset is not None:
             source = DatasetEmbedding(
                 dataset, embedder, checkpoint, batch_size, skip_bad, device, default_cache_dir()
@@ -120,11 +119,13 @@ def separability_command(
             data = load_for_evaluation(embeddings, resolved)
             inputs = {"path": str(embeddings), "sha256": sha256_file(embeddings), **data.meta}
         origin = embeddings if embeddings is not None else dataset
+        if spec is not None:
+            check_protocol_counts(spec, identity_sizes(data.labels))
         with progress_callback("scoring pairs") as progress:
             result = evaluate_separability(
                 data.embeddings,
                 data.labels,
-                plan=plan,
+                plan=resolved.plan,
                 convention=resolved.convention,
                 engine=engine,
                 normalize=normalize,
@@ -133,10 +134,10 @@ def separability_command(
                 source=str(origin),
                 progress=progress,
             )
-    body = separability_body(result.metrics, resolved, spec, inputs, warning_texts)
+    body = separability_body(result.summary.to_dict(), resolved, spec, inputs, warning_texts)
     write_record(out / "separability.json", "separability", body, clock, str(torch_device))
-    plot_score_histograms(result.curve, result.metrics, out / "histogram.png", origin.name)
-    console.print(separability_table({origin.name: result.metrics}, title="separability"))
+    plot_score_histograms(result.curve, result.summary, out / "histogram.png", origin.name)
+    console.print(separability_table({origin.name: result.summary}, title="separability"))
     console.print(f"wrote {out / 'separability.json'} and {out / 'histogram.png'}")
 
 
@@ -186,12 +187,12 @@ def scores_command(
         "file_format": data.format,
         "files": [{"path": str(p), "sha256": sha256_file(p)} for p in files],
     }
-    body = {**result.metrics, "input": inputs, "warnings": warning_texts}
+    body = {**result.summary.to_dict(), "input": inputs, "warnings": warning_texts}
     write_record(out / "scores.json", "scores", body, clock)
     plot_score_histograms(
-        result.curve, result.metrics, out / "histogram.png", data.source, distance=distance
+        result.curve, result.summary, out / "histogram.png", data.source, distance=distance
     )
-    table = separability_table({Path(files[0]).name: result.metrics}, title="scores")
+    table = separability_table({Path(files[0]).name: result.summary}, title="scores")
     console.print(table)
-    console.print(f"decision rule: {result.metrics['decision']}")
+    console.print(f"decision rule: {result.summary.decision}")
     console.print(f"wrote {out / 'scores.json'} and {out / 'histogram.png'}")

@@ -20,7 +20,7 @@ def _conventions() -> Rows:
 
 
 def _pair_modes() -> Rows:
-    from facesynth_bench.metrics.all_pairs import PAIR_MODES
+    from facesynth_bench.metrics.pair_plan import PAIR_MODES
 
     notes = {
         "exhaustive": "every unordered pair (default)",

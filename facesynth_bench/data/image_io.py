@@ -63,6 +63,10 @@ def decode_image(data: bytes, source: str, min_size: int = DEFAULT_MIN_SIZE) -> 
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
                 array = _to_rgb_array(image)
+    except Image.UnidentifiedImageError as exc:  # PIL's text names the in-memory buffer
+        raise BadImageError(
+            source, f"not a readable image (no image format recognised in {len(data)} bytes)"
+        ) from exc
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning) as exc:
         raise BadImageError(source, f"not a readable image ({exc})") from exc
     height, width = array.shape[:2]

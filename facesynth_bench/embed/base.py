@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.unit_rows import unit_rows
+
+
+class FlipUnsupportedWarning(UserWarning):
+    """Flip test-time augmentation was asked of an embedder that has none."""
 
 
 class Embedder(ABC):
@@ -17,12 +22,34 @@ class Embedder(ABC):
     Subclasses set `name`, `input_size` (H, W of the images `embed` takes), `dim` and a
     human-readable `normalisation`. Images reach `input_size` through `resize_to` in
     DataLoader workers; `embed` runs in the main process on whole batches.
+
+    Declared capabilities: `supports_flip` (flip test-time augmentation: the features of
+    each image and its mirror are summed; `flip` says whether it is on, None where the
+    embedder has none) and `stats()` (counts the embedder keeps; none by default).
     """
 
     name: str
     input_size: tuple[int, int]
     dim: int
     normalisation: str
+    supports_flip: ClassVar[bool] = False
+    flip: bool | None = None
+
+    def use_flip(self, flip: bool) -> None:
+        """Turn flip TTA on or off; an embedder without it warns when asked to flip."""
+        if self.supports_flip:
+            self.flip = flip
+        elif flip:
+            warnings.warn(
+                f"embedder {self.name!r} has no flip test-time augmentation: "
+                "the images are embedded without it",
+                FlipUnsupportedWarning,
+                stacklevel=2,
+            )
+
+    def stats(self) -> dict[str, int]:
+        """Counts since creation that the embedder keeps about its work (none by default)."""
+        return {}
 
     @abstractmethod
     def embed(self, images: np.ndarray) -> np.ndarray:
@@ -49,6 +76,8 @@ class Embedder(ABC):
 
 def resize_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize a uint8 RGB image (H, W, 3) to size (H, W): area when shrinking, else linear."""
+    import cv2  # heavy: loaded where images are resized, not when embedders are listed
+
     height, width = size
     if image.shape[:2] == (height, width):
         return image
@@ -58,7 +87,5 @@ def resize_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def l2_normalise(features: np.ndarray) -> np.ndarray:
-    """Rows divided by their L2 norm, as float32 (zero rows stay zero)."""
-    features = np.asarray(features, dtype=np.float32)
-    norms = np.linalg.norm(features, axis=1, keepdims=True)
-    return features / np.maximum(norms, np.float32(1e-12))
+    """Rows divided by their L2 norm, as float32, at any magnitude (zero rows stay zero)."""
+    return unit_rows(features)[0]

@@ -3,7 +3,7 @@
 Workers read, decode and `prepare` (resize) samples while the main process runs the
 model. A sample that fails to load travels as an error entry instead of an exception
 (DataLoader cannot re-raise our error type from a worker), so the caller decides to stop
-with a named error or to record it under --skip-bad.
+with a named error or to record it when bad files are skipped.
 """
 
 from __future__ import annotations

@@ -105,9 +105,9 @@ def create_dlib(
     """Registry factory: dlib runs on the CPU and ships its own weights (no checkpoint)."""
     if checkpoint is not None:
         raise FsbenchError(
-            "--checkpoint: the dlib embedder uses the weights of "
+            f"checkpoint {checkpoint}: the dlib embedder uses the weights of "
             "face-recognition-models and takes no checkpoint"
         )
     if device not in ("auto", "cpu"):
-        raise FsbenchError(f"--device {device}: the dlib embedder runs on the CPU only")
+        raise FsbenchError(f"device {device!r}: the dlib embedder runs on the CPU only")
     return DlibEmbedder(box=box, size=size, jitters=jitters)

@@ -121,7 +121,7 @@ def normalise_state_dict(raw: Mapping[str, object], source: str) -> dict[str, to
             state = state[key]
     tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
     if not tensors:
-        raise FsbenchError(f"--checkpoint {source}: no tensors found (not a state dict?)")
+        raise FsbenchError(f"{source}: no tensors found (not a state dict?)")
     changed = True
     while changed:
         changed = False
@@ -155,7 +155,7 @@ def detect_architecture(state: Mapping[str, torch.Tensor], source: str) -> str:
         if tuple(counts) == layers:
             return name
     raise FsbenchError(
-        f"--checkpoint {source}: blocks per stage {tuple(counts)} match no iresnet "
+        f"{source}: blocks per stage {tuple(counts)} match no iresnet "
         f"({', '.join(f'{k} {v}' for k, v in ARCHITECTURES.items())})"
     )
 
@@ -184,5 +184,5 @@ def load_matching_state(model: nn.Module, state: Mapping[str, torch.Tensor], sou
             more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
             problems.append(f"{len(items)} {label}: {', '.join(items[:5])}{more}")
     if problems:
-        raise FsbenchError(f"--checkpoint {source} does not fit the model: " + "; ".join(problems))
+        raise FsbenchError(f"checkpoint {source} does not fit the model: " + "; ".join(problems))
     model.load_state_dict({k: state[k].to(own[k].dtype) for k in own}, strict=True)

@@ -25,6 +25,7 @@ class OnnxEmbedder(Embedder):
     """An ONNX face recognition graph run by onnxruntime."""
 
     name = "onnx"
+    supports_flip = True
 
     def __init__(
         self, path: Path, device: str = "auto", normalisation: str = "arcface", flip: bool = True
@@ -39,7 +40,7 @@ class OnnxEmbedder(Embedder):
             )
         available = ort.get_available_providers()
         if device.startswith("cuda") and "CUDAExecutionProvider" not in available:
-            raise FsbenchError(f"--device {device}: onnxruntime has no CUDA provider here")
+            raise FsbenchError(f"device {device!r}: onnxruntime has no CUDA provider here")
         use_cuda = device != "cpu" and "CUDAExecutionProvider" in available
         providers = ["CUDAExecutionProvider"] if use_cuda else []
         try:
@@ -47,25 +48,30 @@ class OnnxEmbedder(Embedder):
                 str(path), providers=[*providers, "CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime raises its own exception classes
-            raise FsbenchError(f"--checkpoint {path}: not a loadable ONNX model ({exc})") from exc
+            raise FsbenchError(f"{path}: not a loadable ONNX model ({exc})") from exc
         graph_input = self.session.get_inputs()[0]
         self.input_name = graph_input.name
         shape = list(graph_input.shape)
         if len(shape) != 4 or 3 not in (shape[1], shape[3]):
-            raise FsbenchError(f"--checkpoint {path}: input {shape} is not an image batch")
+            raise FsbenchError(f"{path}: graph input {shape} is not an image batch")
         self.channels_first = shape[1] == 3
         height, width = shape[2:4] if self.channels_first else shape[1:3]
         if not isinstance(height, int) or not isinstance(width, int):
-            raise FsbenchError(f"--checkpoint {path}: input size {shape} is not fixed")
+            raise FsbenchError(f"{path}: graph input size {shape} is not fixed")
         self.input_size = (height, width)
         self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
         self.dim = int(self.session.get_outputs()[0].shape[-1])
         self.normalisation_name = normalisation
         mean, std = NORMALISATIONS[normalisation]
         self._mean, self._std = np.float32(mean), np.float32(std)
-        self.normalisation = f"RGB, (x - {mean})/{std}; flip TTA {'on' if flip else 'off'}"
         self.flip = flip
         self.model_sha256 = sha256_file(path)
+
+    @property
+    def normalisation(self) -> str:  # type: ignore[override]
+        """The input normalisation and whether flip TTA is on."""
+        mean, std = NORMALISATIONS[self.normalisation_name]
+        return f"RGB, (x - {mean})/{std}; flip TTA {'on' if self.flip else 'off'}"
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -108,11 +114,10 @@ def create_onnx(
     device: str = "auto",
     precision: str = "auto",
     normalisation: str = "arcface",
-    flip: bool = True,
 ) -> OnnxEmbedder:
     """Registry factory: `checkpoint` is the .onnx file (precision is the graph's own)."""
     if checkpoint is None:
-        raise FsbenchError("--checkpoint is required for the onnx embedder (a .onnx file)")
+        raise FsbenchError("the onnx embedder needs a checkpoint (a .onnx file)")
     if not Path(checkpoint).is_file():
-        raise FsbenchError(f"--checkpoint {checkpoint}: file not found")
-    return OnnxEmbedder(Path(checkpoint), device, normalisation, flip)
+        raise FsbenchError(f"{checkpoint}: no such ONNX file")
+    return OnnxEmbedder(Path(checkpoint), device, normalisation)

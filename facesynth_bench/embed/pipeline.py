@@ -74,7 +74,7 @@ def _provenance(root: Path, refs: list[SampleRef]) -> dict[str, np.ndarray]:
 
 def _fail_or_record(root: Path, failures: list[Skipped], skip_bad: bool) -> None:
     if failures and not skip_bad:
-        raise FsbenchError(f"--dataset {root}: {describe_skipped(failures)}")
+        raise FsbenchError(f"dataset {root}: {describe_skipped(failures)}")
 
 
 def embed_dataset(
@@ -101,7 +101,7 @@ def embed_dataset(
     """Embed every (selected) image of a dataset; see the module docstring for the steps."""
     started = time.perf_counter()
     if batch_size < 1:
-        raise FsbenchError(f"--batch-size {batch_size}: must be at least 1")
+        raise FsbenchError(f"batch size {batch_size}: must be at least 1")
     root = Path(dataset)
     data = open_layout(
         root,
@@ -114,7 +114,7 @@ def embed_dataset(
     _fail_or_record(root, skipped, skip_bad)
     refs = select_subset(refs, max_identities, max_images, subset_seed)
     if not refs:
-        raise FsbenchError(f"--dataset {root}: no images to embed")
+        raise FsbenchError(f"dataset {root}: no images to embed")
     model = (
         create_embedder(embedder, checkpoint, device, precision, **(embedder_options or {}))
         if isinstance(embedder, str)
@@ -163,7 +163,7 @@ def embed_dataset(
 
     kept = [p for p in range(len(refs)) if p not in bad]
     if not kept:
-        raise FsbenchError(f"--dataset {root}: every selected image was unusable")
+        raise FsbenchError(f"dataset {root}: every selected image was unusable")
     kept_refs = [refs[p] for p in kept]
     metadata = {
         "embedder": description,
@@ -177,6 +177,8 @@ def embed_dataset(
             "embedded": len(kept) - hits,
         },
         "skipped": [{"path": s.path, "reason": s.reason} for s in [*skipped, *failures]],
+        "flip": model.flip,
+        "flip_supported": model.supports_flip,
         "batch_size": batch_size,
         "num_workers": default_workers() if num_workers is None else num_workers,
         "seconds": round(time.perf_counter() - started, 3),
@@ -186,8 +188,9 @@ def embed_dataset(
             "numpy": np.__version__,
         },
     }
-    if hasattr(model, "stats"):
-        metadata["embedder_stats"] = model.stats()
+    stats = model.stats()
+    if stats:
+        metadata["embedder_stats"] = stats
     return EmbeddingResult(
         embeddings=np.stack([rows[p] for p in kept]).astype(np.float32),
         labels=np.asarray([r.identity for r in kept_refs], dtype=str),

@@ -2,7 +2,8 @@
 
 Built-ins are lazy "module:attr" factories (torch/onnxruntime/dlib import only when
 chosen); third-party packages add embedders through the `facesynth_bench.embedders`
-entry-point group. A factory takes (checkpoint, device, precision, **options).
+entry-point group. A factory takes (checkpoint, device, precision, **options); flip
+test-time augmentation is set through the embedder contract (`Embedder.use_flip`).
 """
 
 from __future__ import annotations
@@ -42,12 +43,20 @@ def create_embedder(
     checkpoint: Path | None = None,
     device: str = "auto",
     precision: str = "auto",
+    flip: bool | None = None,
     **options: Any,
 ) -> Embedder:
-    """Build the embedder registered as `name`."""
+    """Build the embedder registered as `name`, with flip TTA on or off where it has one.
+
+    `flip` None keeps the embedder's default; an embedder without flip TTA
+    (`supports_flip` False) is built anyway, with a warning when `flip` is True.
+    """
     factory = EMBEDDERS.get(name)
     try:
         inspect.signature(factory).bind(checkpoint, device=device, precision=precision, **options)
     except TypeError as exc:
         raise FsbenchError(f"embedder {name!r}: bad options {sorted(options)} ({exc})") from exc
-    return factory(checkpoint, device=device, precision=precision, **options)
+    model = factory(checkpoint, device=device, precision=precision, **options)
+    if flip is not None:
+        model.use_flip(flip)
+    return model

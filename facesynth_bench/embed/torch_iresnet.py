@@ -29,6 +29,7 @@ from facesynth_bench.errors import FsbenchError
 class IResNetEmbedder(Embedder):
     """An iResNet backbone in eval mode, with flip test-time augmentation."""
 
+    supports_flip = True
     input_size = (INPUT_SIZE, INPUT_SIZE)
     normalisation = "RGB, (x/255 - 0.5)/0.5, NCHW; flip TTA: normalise(f(x) + f(flip x))"
 
@@ -69,7 +70,10 @@ class IResNetEmbedder(Embedder):
             features = self.model(x).float()
         if self.flip:
             features = features[: len(batch)] + features[len(batch) :]
-        return torch.nn.functional.normalize(features, dim=1)
+        # Scaled by the row's largest |value| first: the norm can neither overflow nor vanish.
+        peak = features.abs().amax(dim=1, keepdim=True)
+        scaled = features / peak.clamp_min(torch.finfo(features.dtype).tiny)
+        return torch.nn.functional.normalize(scaled, dim=1)
 
     def embed(self, images: np.ndarray) -> np.ndarray:
         self.check_batch(images)
@@ -81,21 +85,21 @@ def create_iresnet(
     checkpoint: Path | None,
     device: str = "auto",
     precision: str = "auto",
-    flip: bool = True,
 ) -> IResNetEmbedder:
-    """Build an iResNet embedder; the architecture comes from `arch` or the checkpoint keys."""
+    """Build an iResNet embedder (flip TTA on); the architecture comes from `arch` or the
+    checkpoint keys."""
     if checkpoint is None:
         raise FsbenchError(
-            "--checkpoint is required for iresnet embedders (backbone.pth of insightface or "
+            "iresnet embedders need a checkpoint (backbone.pth of insightface or "
             "ElasticFace; no weights ship with facesynth-bench)"
         )
     state = load_checkpoint_file(checkpoint)
     found = detect_architecture(state, str(checkpoint))
     if arch is not None and arch != found:
-        raise FsbenchError(f"--checkpoint {checkpoint} holds an iresnet {found}, not {arch}")
+        raise FsbenchError(f"checkpoint {checkpoint} holds an iresnet {found}, not {arch}")
     num_features = int(state["fc.weight"].shape[0]) if "fc.weight" in state else 512
     with torch.device("meta"):
         model = build_iresnet(found, num_features=num_features)
     model = model.to_empty(device="cpu")
     load_matching_state(model, state, str(checkpoint))
-    return IResNetEmbedder(model, found, sha256_file(checkpoint), device, precision, flip)
+    return IResNetEmbedder(model, found, sha256_file(checkpoint), device, precision)

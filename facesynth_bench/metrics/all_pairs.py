@@ -29,28 +29,13 @@ from facesynth_bench.metrics.error_curve import (
     curve_from_histograms,
     curve_from_scores,
 )
+from facesynth_bench.metrics.pair_plan import PairPlan
 from facesynth_bench.metrics.score_sinks import DEFAULT_BINS, ArraySink, HistogramSink
 
-PAIR_MODES = ("exhaustive", "sampled-equal", "sampled-fraction")
 ENGINES = ("auto", "exact", "histogram")
 EXACT_MAX_PAIRS = 20_000_000  # `auto` keeps every score up to this many pairs (~80 MB)
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class PairPlan:
-    """Which pairs to score: the mode, its parameter and the seed of any random draw."""
-
-    mode: str = "exhaustive"
-    fraction: float = 0.05
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.mode not in PAIR_MODES:
-            raise FsbenchError(f"pair mode {self.mode!r}: expected one of {', '.join(PAIR_MODES)}")
-        if not 0.0 < self.fraction <= 1.0:
-            raise FsbenchError(f"pair fraction {self.fraction}: expected 0 < F <= 1")
 
 
 @dataclass
@@ -169,7 +154,7 @@ def all_pairs_moments(embeddings: torch.Tensor, block_rows: int = 4096) -> Score
     norms2 = torch.cat(sq_norms)
     s1 = (total @ total - norms2.sum()) / 2
     s2 = ((gram * gram).sum() - (norms2 * norms2).sum()) / 2
-    return ScoreMoments(n * (n - 1) // 2, float(s1), float(s2))
+    return ScoreMoments.from_sums(n * (n - 1) // 2, float(s1), float(s2))
 
 
 def _planned_impostors(plan: PairPlan, n_gen: int, n_imp: int) -> int:

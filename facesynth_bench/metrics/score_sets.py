@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -10,18 +11,34 @@ import numpy as np
 from facesynth_bench.errors import FsbenchError
 from facesynth_bench.metrics.distribution import ScoreMoments
 from facesynth_bench.metrics.error_curve import ErrorCurve, curve_from_scores
-from facesynth_bench.metrics.verification import finite_or_none, verification_metrics
+from facesynth_bench.metrics.verification import VerificationMetrics, verification_metrics
 
 NAN_POLICIES = ("error", "fta")
-_THRESHOLD_KEYS = ("eer_threshold", "fmr100_threshold", "fmr1000_threshold")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreSetMetrics(VerificationMetrics):
+    """Verification metrics of given scores, in their own units, with the failures removed."""
+
+    distance: bool
+    decision: str
+    n_failed_genuine: int
+    n_failed_impostor: int
+    fta_rate: float
+    engine: str
 
 
 @dataclass
 class ScoreSetResult:
     """Metrics in the scores' own units, and the curve (on similarities: distances negated)."""
 
-    metrics: dict[str, Any]
+    summary: ScoreSetMetrics
     curve: ErrorCurve
+
+    @cached_property
+    def metrics(self) -> dict[str, Any]:
+        """`summary` as a JSON-ready dict (one dict per result: callers may add keys)."""
+        return self.summary.to_dict()
 
 
 def evaluate_scores(
@@ -60,14 +77,9 @@ def evaluate_scores(
         curve, ScoreMoments.of(sign * genuine), ScoreMoments.of(sign * impostor), convention
     )
     if distance:
-        for key in _THRESHOLD_KEYS:
-            metrics[key] = -metrics[key]
-        metrics["genuine_mean"] = -metrics["genuine_mean"]
-        metrics["impostor_mean"] = -metrics["impostor_mean"]
-        metrics["roc"]["threshold"] = [
-            None if t is None else -t for t in metrics["roc"]["threshold"]
-        ]
-    metrics.update(
+        metrics = metrics.with_scores_negated()
+    summary = ScoreSetMetrics.extending(
+        metrics,
         distance=distance,
         decision="match when distance <= threshold"
         if distance
@@ -77,4 +89,4 @@ def evaluate_scores(
         fta_rate=failed / total,
         engine="exact",
     )
-    return ScoreSetResult(finite_or_none(metrics), curve)
+    return ScoreSetResult(summary, curve)

@@ -13,10 +13,20 @@ import math
 import numpy as np
 import torch
 
+from facesynth_bench.errors import FsbenchError
 from facesynth_bench.metrics.distribution import ScoreMoments
 
 DEFAULT_BINS = 1 << 20
+MAX_BINS = 1 << 24  # bin indices stay exact integers in float32
 _CHUNK = 1 << 22  # scores binned per pass
+
+
+def check_bins(bins: int) -> None:
+    """Refuse a histogram bin count that is not a power of two from 2 to MAX_BINS."""
+    if not 2 <= bins <= MAX_BINS or bins & (bins - 1):
+        raise FsbenchError(
+            f"histogram bins {bins}: expected a power of two from 2 to 2^24 ({MAX_BINS:,})"
+        )
 
 
 class ArraySink:
@@ -67,8 +77,7 @@ class HistogramSink:
         device: torch.device | str = "cpu",
         track_moments: bool = True,
     ) -> None:
-        if bins < 2 or bins & (bins - 1):
-            raise ValueError(f"bins must be a power of two, got {bins}")
+        check_bins(bins)
         self.bins = bins
         self.radius = 2.0 ** math.ceil(math.log2(max(radius, 2.0**-60)))
         self.width = 2.0 * self.radius / bins
@@ -137,5 +146,6 @@ class HistogramSink:
 def _moments_of_tensor(flat: torch.Tensor) -> ScoreMoments:
     if flat.numel() == 0:
         return ScoreMoments()
-    x = flat.double()
-    return ScoreMoments(int(x.numel()), float(x.sum()), float(torch.dot(x, x)))
+    x = flat.double()  # float32 scores: their squares cannot overflow float64
+    mean = x.mean()
+    return ScoreMoments(int(x.numel()), float(mean), float((x - mean).square().mean().sqrt()))

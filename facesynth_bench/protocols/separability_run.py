@@ -13,8 +13,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from facesynth_bench.embedding_set import EmbeddingSet, load_embedding_set
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.metrics.pair_plan import PairPlan
 from facesynth_bench.protocols.separability import SeparabilityProtocol
 
 T = TypeVar("T")
@@ -32,6 +35,7 @@ class SeparabilityChoices:
     pairs: str | None = None
     fraction: float | None = None
     convention: str | None = None
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,7 @@ class ResolvedChoices:
     max_images: int | None
     order: str
     flip: bool | None
-    pairs: str
-    fraction: float | None
+    plan: PairPlan
     convention: str
 
 
@@ -56,19 +59,21 @@ def _choose(given: T | None, from_protocol: T | None, default: T) -> T:
 def resolve_choices(
     choices: SeparabilityChoices, protocol: SeparabilityProtocol | None
 ) -> ResolvedChoices:
-    """Explicit choice, else the protocol's, else the default (exhaustive pairs, strict)."""
+    """Explicit choice, else the protocol's, else the default (exhaustive pairs, strict).
+
+    The protocol's fraction applies only to the protocol's own pair mode.
+    """
     spec = protocol
     pairs = _choose(choices.pairs, spec and spec.pairs, "exhaustive")
     fraction = choices.fraction
-    if fraction is None and pairs == "sampled-fraction":
-        fraction = spec.fraction if spec is not None and spec.pairs == pairs else 0.05
+    if fraction is None and spec is not None and spec.pairs == pairs:
+        fraction = spec.fraction
     return ResolvedChoices(
         max_identities=_choose(choices.max_identities, spec and spec.max_identities, None),
         max_images=_choose(choices.max_images, spec and spec.max_images, None),
         order=_choose(choices.order, spec and spec.order, "lexicographic"),
         flip=_choose(choices.flip, spec and spec.flip, None),
-        pairs=pairs,
-        fraction=fraction,
+        plan=PairPlan(pairs, fraction, choices.seed),
         convention=_choose(choices.convention, spec and spec.convention, "strict"),
     )
 
@@ -139,3 +144,8 @@ def separability_body(
         "input": inputs,
         "warnings": warning_texts,
     }
+
+
+def identity_sizes(labels: np.ndarray) -> list[int]:
+    """Images per identity of a label array (the counts a protocol check reads)."""
+    return np.unique(np.asarray(labels), return_counts=True)[1].tolist()

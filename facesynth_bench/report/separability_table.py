@@ -7,33 +7,49 @@ from typing import Any
 
 from rich.table import Table
 
-# (key, label, format); None marks a missing value.
-ROWS = (
-    ("eer", "EER", "{:.4f}"),
-    ("fmr100", "FMR100 (FNMR@FMR<=1e-2)", "{:.4f}"),
-    ("fmr1000", "FMR1000 (FNMR@FMR<=1e-3)", "{:.4f}"),
-    ("genuine_mean", "genuine mean", "{:.4f}"),
-    ("genuine_std", "genuine std", "{:.4f}"),
-    ("impostor_mean", "impostor mean", "{:.4f}"),
-    ("impostor_std", "impostor std", "{:.4f}"),
-    ("fdr", "FDR", "{:.3f}"),
-    ("dprime", "d'", "{:.3f}"),
-    ("auc", "AUC", "{:.5f}"),
-    ("n_identities", "identities", "{:,}"),
-    ("n_genuine", "genuine pairs", "{:,}"),
-    ("n_impostor", "impostor pairs", "{:,}"),
-)
+from facesynth_bench.metrics.separability_metrics import SeparabilityMetrics
+from facesynth_bench.metrics.table_columns import Column, columns_of
+from facesynth_bench.metrics.verification import VerificationMetrics
+from facesynth_bench.report.number_format import format_number
+
+TABLE_COLUMNS = columns_of(SeparabilityMetrics)
+UNRESOLVED = "n/r"  # too few impostor pairs for the FMR target
 
 
-def separability_table(runs: Mapping[str, Mapping[str, Any]], title: str = "") -> Table:
-    """A table with one row per metric present and one column per named run."""
+def format_cell(value: Any, column: Column) -> str:
+    """A table cell: "-" for None, counts with thousands separators, numbers by format_number."""
+    if value is None:
+        return "-"
+    if column.count:
+        return f"{value:,}"
+    return format_number(value, column.decimals)
+
+
+def separability_table(
+    runs: Mapping[str, VerificationMetrics | Mapping[str, Any]],
+    title: str = "",
+    columns: tuple[Column, ...] = TABLE_COLUMNS,
+) -> Table:
+    """A table with one row per metric some run has and one column per named run.
+
+    Runs are typed metrics or their JSON form (`to_dict()`, or a result file read back).
+    """
+    records = {
+        name: run.to_dict() if isinstance(run, VerificationMetrics) else run
+        for name, run in runs.items()
+    }
     table = Table(title=title or None, title_justify="left")
     table.add_column("metric", style="bold")
-    for name in runs:
+    for name in records:
         table.add_column(name, justify="right")
-    for key, label, fmt in ROWS:
-        if not any(key in run for run in runs.values()):
+    for column in columns:
+        if not any(column.key in record for record in records.values()):
             continue
-        cells = ["-" if run.get(key) is None else fmt.format(run[key]) for run in runs.values()]
-        table.add_row(label, *cells)
+        cells = [
+            UNRESOLVED
+            if column.key in record.get("unresolved", ())
+            else format_cell(record.get(column.key), column)
+            for record in records.values()
+        ]
+        table.add_row(column.label, *cells)
     return table

@@ -43,6 +43,14 @@ def test_bad_bytes_raise_named_errors(data, reason):
     assert info.value.source == "bad.png"
 
 
+def test_fake_png_error_names_the_file_not_a_buffer(tmp_path):
+    path = tmp_path / "fake.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    with pytest.raises(BadImageError, match=r"fake\.png: not a readable image") as info:
+        read_image(path)
+    assert "BytesIO" not in str(info.value) and "object at 0x" not in str(info.value)
+
+
 def test_truncated_jpeg_is_refused(tmp_path):
     array = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     data = encode_image(array, ".jpg")

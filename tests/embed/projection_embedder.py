@@ -23,3 +23,20 @@ class PixelProjection(Embedder):
         self.check_batch(images)
         self.calls += len(images)
         return l2_normalise(images.reshape(len(images), -1) / 255.0 @ self.matrix)
+
+
+class FlippingProjection(PixelProjection):
+    """PixelProjection with flip TTA: the projections of each image and its mirror summed."""
+
+    name = "flipping-projection"
+    supports_flip = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flip = True
+
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        features = super().embed(images)
+        if self.flip:
+            features = features + super().embed(np.ascontiguousarray(images[:, :, ::-1]))
+        return l2_normalise(features)

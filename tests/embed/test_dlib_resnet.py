@@ -2,6 +2,7 @@ import dlib
 import numpy as np
 import pytest
 
+from facesynth_bench.embed.base import FlipUnsupportedWarning
 from facesynth_bench.embed.registry import create_embedder
 from facesynth_bench.errors import FsbenchError
 
@@ -36,7 +37,15 @@ def test_detect_mode_counts_fallbacks_and_options_are_checked():
     with pytest.raises(FsbenchError, match="takes no checkpoint"):
         create_embedder("dlib", "x.pth")
     with pytest.raises(FsbenchError, match="bad options"):
-        create_embedder("dlib", None, flip=False)
+        create_embedder("dlib", None, jitter=3)
+
+
+def test_flip_is_recorded_as_unsupported_not_refused():
+    # dlib has no flip TTA: a protocol's flip off is no error, flip on is a warning.
+    embedder = create_embedder("dlib", None, flip=False)
+    assert (embedder.supports_flip, embedder.flip) == (False, None)
+    with pytest.warns(FlipUnsupportedWarning, match="'dlib' has no flip"):
+        create_embedder("dlib", None, flip=True)
 
 
 def test_wrong_batch_shape_is_refused(embedder):

@@ -1,14 +1,17 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
+from projection_embedder import FlippingProjection as Flipping
 from projection_embedder import PixelProjection
 
 from facesynth_bench.data.layouts import GridSpec
 from facesynth_bench.data.manifest import ManifestRecord, ManifestWriter
 from facesynth_bench.data.writers import write_folder_dataset, write_grid_dataset
-from facesynth_bench.embed.base import resize_to
+from facesynth_bench.embed.base import FlipUnsupportedWarning, resize_to
 from facesynth_bench.embed.pipeline import embed_dataset, save_embeddings
+from facesynth_bench.embed.registry import EMBEDDERS
 from facesynth_bench.embedding_set import load_embedding_set
 from facesynth_bench.errors import FsbenchError
 
@@ -192,3 +195,26 @@ def test_unreadable_recordio_records_are_named_or_reported(tmp_path):
     assert "no RecordIO magic" in reasons["train.rec#2"]
     assert "not a readable image" in reasons["train.rec#4"]
     assert result.labels.tolist() == ["0", "0", "1", "1"]
+
+
+def _register_projections():
+    for name, cls in (("pixel-projection", PixelProjection), ("flipping-projection", Flipping)):
+        if name not in EMBEDDERS:
+            EMBEDDERS.register(name, lambda checkpoint, device, precision, cls=cls: cls())
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_flip_is_applied_where_declared_and_recorded_where_not(tmp_path, flip):
+    _register_projections()
+    write_folder_dataset(tmp_path / "ds", _images(2, 2))
+    options = {"flip": flip}
+    capable = embed_dataset(tmp_path / "ds", "flipping-projection", embedder_options=options)
+    assert (capable.metadata["flip"], capable.metadata["flip_supported"]) == (flip, True)
+    assert capable.metadata["embedder"]["normalisation"]  # built through the registry
+    # An embedder without flip TTA embeds anyway: flip recorded as null, a warning if asked.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plain = embed_dataset(tmp_path / "ds", "pixel-projection", embedder_options=options)
+    assert (plain.metadata["flip"], plain.metadata["flip_supported"]) == (None, False)
+    assert sum(issubclass(w.category, FlipUnsupportedWarning) for w in caught) == int(flip)
+    assert "embedder_stats" not in plain.metadata  # no stats declared

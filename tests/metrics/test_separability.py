@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from facesynth_bench.errors import FsbenchError
-from facesynth_bench.metrics.all_pairs import PairPlan
+from facesynth_bench.metrics.pair_plan import IgnoredFractionWarning, PairPlan
 from facesynth_bench.metrics.separability import (
     SingletonIdentityWarning,
     evaluate_separability,
 )
+from facesynth_bench.metrics.separability_metrics import SeparabilityMetrics
 
 
 def two_cluster_set():
@@ -25,7 +26,8 @@ def test_hand_computed_separability():
     m = evaluate_separability(x, labels).metrics
     g = np.array([1 / np.sqrt(1.25), 1.0, 1 / np.sqrt(1.25)] * 2)
     assert (m["n_genuine"], m["n_impostor"], m["n_identities"]) == (6, 9, 2)
-    assert m["eer"] == 0.0 and m["fmr100"] == 0.0 and m["auc"] == 1.0
+    assert m["eer"] == 0.0 and m["auc"] == 1.0
+    assert m["fmr100"] is None and m["unresolved"] == ["fmr100", "fmr1000"]  # 9 impostors
     assert m["genuine_mean"] == pytest.approx(g.mean())
     assert m["genuine_std"] == pytest.approx(g.std())
     assert m["impostor_mean"] == pytest.approx(0.0, abs=1e-7)
@@ -93,3 +95,66 @@ def test_zero_vectors_only_warn_without_normalisation():
     x = np.vstack([np.eye(3), np.zeros(3)])
     with pytest.warns(UserWarning, match="all zeros"):
         evaluate_separability(x, np.array([1, 1, 2, 2]), normalize=False)
+
+
+def clustered_set(seed=3, identities=12, per_identity=4, dim=16):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((identities, dim))
+    labels = np.repeat(np.arange(identities), per_identity)
+    return centres[labels] + 0.8 * rng.standard_normal((len(labels), dim)), labels
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1e20, 1e-30])
+@pytest.mark.parametrize("engine", ["exact", "histogram"])
+def test_scaled_embeddings_give_the_metrics_of_unscaled_ones(dtype, scale, engine):
+    # 1e20 rows used to overflow the float32 norm (EER 0.5); 1e-30 rows were "all zeros".
+    x, labels = clustered_set()
+    plain = evaluate_separability(x.astype(dtype), labels, engine=engine).summary
+    scaled = evaluate_separability((x * scale).astype(dtype), labels, engine=engine).summary
+    assert scaled.eer == pytest.approx(plain.eer, abs=1e-6)
+    assert 0.0 < plain.eer < 0.5
+    assert scaled.auc == pytest.approx(plain.auc, abs=1e-6)
+    assert scaled.genuine_mean == pytest.approx(plain.genuine_mean, rel=1e-6)
+    assert scaled.impostor_std == pytest.approx(plain.impostor_std, rel=1e-5)
+
+
+def test_only_exact_zero_rows_are_zero_and_raw_overflow_is_refused():
+    x, labels = clustered_set()
+    x[5] = 0.0
+    with pytest.raises(FsbenchError, match=r"1 embedding row\(s\) are all zeros \(first rows: "):
+        evaluate_separability(x, labels)
+    x[5] = 1e-30  # tiny, not zero
+    with pytest.raises(FsbenchError, match="raw dot products overflow float32"):
+        evaluate_separability(x * 1e20, labels, normalize=False)
+
+
+def test_sampled_fraction_names_the_identities_it_needs():
+    x, labels = clustered_set(identities=12)
+    with pytest.raises(FsbenchError, match=r"12 identities found; .* needs at least 21"):
+        evaluate_separability(x, labels, plan=PairPlan("sampled-fraction", 0.05))
+    m = evaluate_separability(x, labels, plan=PairPlan("sampled-fraction", 0.1)).metrics
+    assert m["pairs_fraction"] == 0.1 and m["n_impostor"] > 0
+
+
+@pytest.mark.parametrize("bins", [3, 1000, 1 << 25, 0])
+def test_bad_histogram_bins_are_refused_before_any_work(bins):
+    x, labels = clustered_set()
+    with pytest.raises(FsbenchError, match=f"histogram bins {bins}: expected a power of two"):
+        evaluate_separability(x, labels, bins=bins)
+
+
+def test_a_fraction_with_exhaustive_pairs_is_not_silent():
+    x, labels = clustered_set()
+    with pytest.warns(IgnoredFractionWarning, match="pair fraction 0.3 is ignored"):
+        plan = PairPlan("exhaustive", 0.3)
+    assert evaluate_separability(x, labels, plan=plan).metrics["pairs_fraction"] is None
+
+
+def test_typed_summary_and_json_dict_agree():
+    x, labels = clustered_set(identities=10)
+    result = evaluate_separability(x, labels)
+    assert result.metrics == result.summary.to_dict()
+    assert SeparabilityMetrics.from_dict(result.metrics).to_dict() == result.metrics
+    assert list(result.metrics)[:3] == ["eer", "eer_threshold", "fmr100"]
+    assert result.metrics["unresolved"] == ["fmr1000"]  # 720 impostor pairs

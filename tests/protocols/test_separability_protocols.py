@@ -1,6 +1,7 @@
 """Separability protocols: the built-ins, user overrides, schema errors, and the CLI."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -8,7 +9,13 @@ import pytest
 from facesynth_bench.cli import main
 from facesynth_bench.embedding_set import EmbeddingSet, save_embedding_set
 from facesynth_bench.errors import FsbenchError
-from facesynth_bench.protocols.separability import FOLDERS, all_protocols, load_protocol
+from facesynth_bench.protocols.separability import (
+    FOLDERS,
+    ProtocolShortfallWarning,
+    all_protocols,
+    check_protocol_counts,
+    load_protocol,
+)
 
 
 def test_builtin_protocols_pin_each_papers_choices():
@@ -104,3 +111,30 @@ def test_cli_protocol_subset_applies_to_a_dataset(tmp_path, monkeypatch):
     report = json.loads((out / "separability.json").read_text())
     assert report["input"]["counts"]["images"] == 6
     assert (report["n_identities"], report["n_genuine"], report["pairs"]) == (3, 3, "sampled-equal")
+
+
+def test_a_run_smaller_than_the_protocol_names_says_so():
+    protocol = load_protocol("separability-1000x20")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_protocol_counts(protocol, [20] * 1000)
+    with pytest.warns(ProtocolShortfallWarning, match="ran on 50 identities of the 1000") as got:
+        check_protocol_counts(protocol, [20] * 48 + [3, 19])
+    assert "2 of 50 identities with fewer than the 20 images it names (as few as 3)" in str(
+        got[0].message
+    )
+
+
+def test_a_protocol_that_needs_more_identities_names_how_many():
+    protocol = load_protocol("negfacediff-separability")
+    assert protocol.plan().min_identities == 21
+    with pytest.raises(FsbenchError, match=r"12 identities scored; .* need at least 21"):
+        check_protocol_counts(protocol, [20] * 12)
+
+
+def test_a_fraction_belongs_to_the_sampled_fraction_mode(tmp_path, monkeypatch):
+    (tmp_path / "odd.toml").write_text("[pairs]\nmode = 'exhaustive'\nfraction = 0.2\n")
+    monkeypatch.setenv(FOLDERS.env_var, str(tmp_path))
+    with pytest.raises(FsbenchError, match="fraction is only used by the sampled-fraction"):
+        load_protocol("odd")
+    assert load_protocol("separability-1000x20").fraction is None
