@@ -11,9 +11,9 @@ order. `.npz` files written by `save_embeddings` hold `embeddings` float32 (N, D
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from facesynth_bench import __version__
 from facesynth_bench.atomic_files import write_bytes_atomic
 from facesynth_bench.data.image_io import DEFAULT_MIN_SIZE, BadImageError
 from facesynth_bench.data.layouts import (
@@ -35,6 +34,8 @@ from facesynth_bench.data.layouts import (
 )
 from facesynth_bench.data.manifest import MANIFEST_NAME, read_manifest
 from facesynth_bench.data.subsets import select_subset
+from facesynth_bench.data.workers import check_workers
+from facesynth_bench.devices import check_precision
 from facesynth_bench.embed.base import Embedder, resize_to
 from facesynth_bench.embed.batching import default_workers, iterate_batches
 from facesynth_bench.embed.cache import EmbeddingCache, content_key
@@ -72,9 +73,15 @@ def _provenance(root: Path, refs: list[SampleRef]) -> dict[str, np.ndarray]:
     }
 
 
+def dataset_fingerprint(items: list[tuple[str, str | None]]) -> str:
+    """SHA-256 of the sorted (relative path, content key) pairs of the images used."""
+    lines = sorted(f"{path}\t{key}" for path, key in items)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
 def _fail_or_record(root: Path, failures: list[Skipped], skip_bad: bool) -> None:
     if failures and not skip_bad:
-        raise FsbenchError(f"dataset {root}: {describe_skipped(failures)}")
+        raise FsbenchError(f"dataset {root}: {describe_skipped(failures)}", parameter="skip_bad")
 
 
 def embed_dataset(
@@ -101,7 +108,10 @@ def embed_dataset(
     """Embed every (selected) image of a dataset; see the module docstring for the steps."""
     started = time.perf_counter()
     if batch_size < 1:
-        raise FsbenchError(f"batch size {batch_size}: must be at least 1")
+        raise FsbenchError(f"batch size {batch_size}: must be at least 1", parameter="batch_size")
+    check_precision(precision)
+    if num_workers is not None:
+        check_workers(num_workers)
     root = Path(dataset)
     data = open_layout(
         root,
@@ -126,13 +136,13 @@ def embed_dataset(
     rows: list[np.ndarray | None] = [None] * len(refs)
     keys: list[str | None] = [None] * len(refs)
     bad: dict[int, str] = {}
-    if cache is not None:
-        for position, ref in enumerate(refs):
-            try:
-                keys[position] = content_key(data.read_source(ref), ref.locator)
-            except BadImageError as exc:
-                bad[position] = exc.reason
-                continue
+    for position, ref in enumerate(refs):
+        try:
+            keys[position] = content_key(data.read_source(ref), ref.locator)
+        except BadImageError as exc:
+            bad[position] = exc.reason
+            continue
+        if cache is not None:
             rows[position] = cache.get(keys[position])
     todo = [p for p in range(len(refs)) if rows[p] is None and p not in bad]
     hits = len(refs) - len(todo) - len(bad)
@@ -167,7 +177,11 @@ def embed_dataset(
     kept_refs = [refs[p] for p in kept]
     metadata = {
         "embedder": description,
-        "dataset": {**data.describe(), "min_size": min_size},
+        "dataset": {
+            **data.describe(),
+            "min_size": min_size,
+            "fingerprint": dataset_fingerprint([(refs[p].path, keys[p]) for p in kept]),
+        },
         "subset": {"max_identities": max_identities, "max_images": max_images, "seed": subset_seed},
         "counts": {
             "images": len(kept),
@@ -182,11 +196,6 @@ def embed_dataset(
         "batch_size": batch_size,
         "num_workers": default_workers() if num_workers is None else num_workers,
         "seconds": round(time.perf_counter() - started, 3),
-        "versions": {
-            "facesynth_bench": __version__,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-        },
     }
     stats = model.stats()
     if stats:

@@ -218,3 +218,28 @@ def test_flip_is_applied_where_declared_and_recorded_where_not(tmp_path, flip):
     assert (plain.metadata["flip"], plain.metadata["flip_supported"]) == (None, False)
     assert sum(issubclass(w.category, FlipUnsupportedWarning) for w in caught) == int(flip)
     assert "embedder_stats" not in plain.metadata  # no stats declared
+
+
+def test_dataset_fingerprint_follows_content_not_location(tmp_path):
+    images = _images(2, 3)
+    write_folder_dataset(tmp_path / "a", images)
+    write_folder_dataset(tmp_path / "b", images)
+
+    def fingerprint(root):
+        result = embed_dataset(root, PixelProjection(), num_workers=0)
+        return result.metadata["dataset"]["fingerprint"]
+
+    first = fingerprint(tmp_path / "a")
+    assert len(first) == 64 and fingerprint(tmp_path / "b") == first
+    write_folder_dataset(tmp_path / "b", {"000": [images["000"][0][::-1].copy()]})
+    assert fingerprint(tmp_path / "b") != first  # one image changed
+
+
+def test_bad_worker_count_and_precision_are_refused_before_any_work(tmp_path):
+    write_folder_dataset(tmp_path / "ds", _images(1, 2))
+    model = PixelProjection()
+    with pytest.raises(FsbenchError, match="got -1"):
+        embed_dataset(tmp_path / "ds", model, num_workers=-1)
+    with pytest.raises(FsbenchError, match="precision 'fp8'"):
+        embed_dataset(tmp_path / "ds", model, precision="fp8")
+    assert model.calls == 0
