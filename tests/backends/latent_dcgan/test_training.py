@@ -159,8 +159,7 @@ def test_trained_model_uses_its_identity_context():
     rng = torch.Generator().manual_seed(2)
     x0, noise = torch.randn(1024, 4, generator=rng), torch.randn(1024, 4, generator=rng)
     t = torch.randint(0, 500, (1024,), generator=rng)
-    a = trainer.schedule.alpha_bars.float()[t][:, None]
-    x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+    x_t = trainer.schedule.add_noise(x0, t, noise)
     with torch.no_grad():
         right = float(((trainer.ema(x_t, t, x0) - noise) ** 2).mean())
         other = float(((trainer.ema(x_t, t, x0.roll(1, dims=0)) - noise) ** 2).mean())
