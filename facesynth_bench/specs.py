@@ -79,7 +79,7 @@ class GeneratorPreset:
     def summary(self) -> str:
         """One line: sampler, guidance, negatives, size, backend."""
         sampler = f"{self.sampler.name}-{self.sampler.steps}"
-        if self.sampler.name == "ddim":
+        if self.sampler.rule.uses_eta:
             sampler += f" eta={self.sampler.eta:g}"
         guidance = self.guidance.name
         if self.guidance.name not in ("none", "piecewise"):
