@@ -89,7 +89,7 @@ def test_resume_after_a_kill_is_byte_identical(
     monkeypatch.setattr(runner, "write_bytes_atomic", real)
     assert len(_files(out)) == 3
     assert not list(out.rglob("*.tmp"))
-    with pytest.raises(FsbenchError, match="not empty; pass --resume"):
+    with pytest.raises(runner.OutputNotEmptyError, match="not empty; resume the run recorded in"):
         generate(_request(preset_dir, out, batch_size=2))
     result = generate(_request(preset_dir, out, batch_size=2, resume=True))
     assert result.written == 3 and result.skipped == 3
@@ -144,7 +144,7 @@ def test_bad_context_files_are_refused(preset_dir: Path, tmp_path: Path) -> None
         generate(_request(preset_dir, tmp_path / "b", contexts=nan))
     few = tmp_path / "few.npy"
     np.save(few, np.ones((2, 16), np.float32))
-    with pytest.raises(FsbenchError, match="2 contexts, fewer than --identities 3"):
+    with pytest.raises(FsbenchError, match="2 contexts, fewer than the 3 identities asked for"):
         generate(_request(preset_dir, tmp_path / "c", contexts=few))
     assert not (tmp_path / "a").exists()
 

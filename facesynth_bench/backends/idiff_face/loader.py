@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from facesynth_bench.atomic_files import sha256_file
+from facesynth_bench.backends import BackendCapabilities
 from facesynth_bench.backends.idiff_face.checkpoint import (
     find_hydra_config,
     load_checked,
@@ -116,7 +117,12 @@ class IDiffFaceDenoiser:
 
 
 class IDiffFaceGenerator:
-    """IDiff-Face loaded for sampling: latent 3x32x32, 512-d contexts, 128x128 images."""
+    """IDiff-Face loaded for sampling: latent 3x32x32, 512-d contexts, 128x128 images.
+
+    Its images are aligned face crops (it was trained on aligned FFHQ crops).
+    """
+
+    capabilities = BackendCapabilities(aligned_output=True, default_batch_size=16)
 
     def __init__(
         self,
