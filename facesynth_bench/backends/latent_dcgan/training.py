@@ -290,8 +290,8 @@ class Trainer:
             )
         if state["step"] > self.settings.steps:
             raise FsbenchError(
-                f"training checkpoint {path}: already at step {state['step']}, beyond --steps "
-                f"{self.settings.steps}"
+                f"training checkpoint {path}: already at step {state['step']}, beyond the "
+                f"{self.settings.steps} steps asked for"
             )
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
