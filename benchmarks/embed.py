@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from functools import partial
@@ -35,6 +34,7 @@ from facesynth_bench.embed.iresnet import build_iresnet
 from facesynth_bench.embed.pipeline import embed_dataset
 from facesynth_bench.embed.registry import create_embedder
 from facesynth_bench.embed.torch_iresnet import IResNetEmbedder
+from facesynth_bench.records import RunClock, write_record
 
 RESULTS = Path(__file__).parent / "results" / "embed.json"
 
@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     args = parser.parse_args()
+    clock = RunClock()
     n_images, n_dlib, repeats = (64, 16, 1) if args.quick else (128, 64, 3)
     batch = 64
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,20 +157,15 @@ def main() -> None:
     dec["speedup_workers_vs_single"] = round(
         dec[f"workers_{args.workers}"]["images_per_s"] / dec["single_process"]["images_per_s"], 3
     )
-    report = {
+    body = {
         "benchmark": "embed",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-        },
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
         "workers": args.workers,
         "results": results,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    record = write_record(RESULTS, "benchmark", body, clock, "cpu")
+    print(json.dumps(record, indent=2))
 
 
 if __name__ == "__main__":

@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import torch
 
-from facesynth_bench.atomic_files import write_json_atomic
 from facesynth_bench.backends.latent_dcgan.architectures import create_denoiser
 from facesynth_bench.backends.latent_dcgan.dcgan import decode_latents, load_dcgan_generator
 from facesynth_bench.backends.latent_dcgan.denoiser import LatentDenoiserConfig
 from facesynth_bench.backends.latent_dcgan.training_data import embed_latents
 from facesynth_bench.backends.latent_dcgan.transformer_denoiser import TransformerDenoiserConfig
 from facesynth_bench.embed.dlib_resnet import DlibEmbedder
+from facesynth_bench.records import RunClock, write_record
 
 RESULTS = Path(__file__).parent / "results" / "latent_dcgan.json"
 
@@ -49,6 +48,7 @@ def main() -> None:
     threads = torch.get_num_threads()
     parser.add_argument("--threads", type=int, default=threads, help="torch threads")
     args = parser.parse_args()
+    clock = RunClock()
     torch.set_num_threads(args.threads)
     n_decode, n_naive, n_embed, repeats = (128, 16, 16, 2) if args.quick else (1024, 64, 64, 3)
     rng = torch.Generator().manual_seed(0)
@@ -93,15 +93,16 @@ def main() -> None:
             "ddpm1000_unguided_images_per_s": unguided / 1000,
         }
     result = {
-        "machine": {"cpu": platform.processor(), "threads": torch.get_num_threads()},
+        "benchmark": "latent_dcgan",
+        "threads": torch.get_num_threads(),
         "quick": args.quick,
         "decode": decode,
         "embed": embed,
         "eps": eps,
         "sampling_model_ceiling": ceilings,
     }
-    write_json_atomic(RESULTS, result)
-    print(json.dumps(result, indent=2))
+    record = write_record(RESULTS, "benchmark", result, clock, "cpu")
+    print(json.dumps(record, indent=2))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +45,7 @@ from facesynth_bench.diffusion.loop import run_sampler
 from facesynth_bench.diffusion.samplers import Sampler
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.generation.seeds import BatchNoise
+from facesynth_bench.records import RunClock, write_record
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sampling.json"
 GPU_RESULTS = RESULTS.with_name("sampling_gpu.json")
@@ -131,7 +130,7 @@ def random_unet() -> ConditionalUNet:
     return unet
 
 
-def cpu_comparison(args: argparse.Namespace) -> None:
+def cpu_comparison(args: argparse.Namespace, clock: RunClock) -> None:
     """Ours vs the originals' two-pass computation on CPU (see the module docstring)."""
     unet = random_unet()
     b = args.batch
@@ -189,20 +188,17 @@ def cpu_comparison(args: argparse.Namespace) -> None:
         seconds = _best_of(variants, args.repeats)
     baseline = seconds["original two-pass fp32"]
     report = {
+        "benchmark": "sampling",
         "what": "seconds per guided denoising step, full-size IDiff-Face UNet, random weights",
         "batch_images": b,
         "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "machine": platform.processor() or platform.machine(),
         "repeats": args.repeats,
         "seconds_per_step": seconds,
         "seconds_per_image_step": {k: v / b for k, v in seconds.items()},
         "speedup_vs_original_two_pass": {k: baseline / v for k, v in seconds.items()},
         "max_abs_error_relative_to_max_abs_eps": errors,
-        "command": " ".join(["nice .venv/bin/python benchmarks/sampling.py", *sys.argv[1:]]),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    write_record(RESULTS, "benchmark", report, clock, "cpu")
     for name, value in seconds.items():
         print(
             f"{name:28s} {value:7.3f} s/step  x{baseline / value:4.2f}  "
@@ -236,7 +232,7 @@ def _seconds_per_step(eps, batch: int, steps: int, device: torch.device) -> floa
     return (time.perf_counter() - start) / steps
 
 
-def gpu_throughput(args: argparse.Namespace) -> None:
+def gpu_throughput(args: argparse.Namespace, clock: RunClock) -> None:
     """Images/s of guided DDPM-1000 and DDIM-200 at batch B on one GPU, bf16, channels_last."""
     device = torch.device(args.device)
     torch.backends.cudnn.benchmark = True
@@ -272,28 +268,25 @@ def gpu_throughput(args: argparse.Namespace) -> None:
         decoder(torch.randn(b, 3, 32, 32, device=device))
     runs: dict[str, dict[str, float]] = {}
     report = {
+        "benchmark": "sampling_gpu",
         "what": "guided sampling throughput, full-size IDiff-Face UNet + VQ-f4 decoder, "
         "random weights, AdaptDiff guidance (one forward of 2B per step)",
-        "device": torch.cuda.get_device_name(device),
+        "gpu": torch.cuda.get_device_name(device),
         "batch_images": b,
-        "torch": torch.__version__,
         "seconds_per_guided_step": per_step,
         "compile_seconds": compile_seconds,
         "compile_error": compile_error,
         "variant_used_for_full_runs": best,
         "full_runs": runs,
-        "command": "bash benchmarks/gpu_check.sh",
     }
-    GPU_RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for sampler in (Sampler("ddim", 200), Sampler("ddpm", 1000)):
-        GPU_RESULTS.write_text(json.dumps(report, indent=2) + "\n")  # partial, if cut short
+        write_record(GPU_RESULTS, "benchmark", report, clock, str(device))  # partial, if cut short
         seconds = _timed_run(eps, sampler, schedule_t, b, decoder)
         runs[f"{sampler.name}-{sampler.steps}"] = {
             "seconds": seconds,
             "images_per_second": b / seconds,
         }
-    GPU_RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    print(json.dumps(write_record(GPU_RESULTS, "benchmark", report, clock, str(device)), indent=2))
 
 
 def main() -> None:
@@ -307,14 +300,15 @@ def main() -> None:
         "--threads", type=int, default=None, help="torch CPU threads (1 on a shared box)"
     )
     args = parser.parse_args()
+    clock = RunClock()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.device == "cuda":
         args.batch = args.batch or 256
-        gpu_throughput(args)
+        gpu_throughput(args, clock)
     else:
         args.batch = args.batch or 8
-        cpu_comparison(args)
+        cpu_comparison(args, clock)
 
 
 if __name__ == "__main__":

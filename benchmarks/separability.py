@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facesynth_bench.records import RunClock, write_record
 from facesynth_bench.synthetic_embeddings import identity_clusters
 
 RESULTS = Path(__file__).parent / "results" / "separability.json"
@@ -149,11 +150,11 @@ def main() -> None:
     if args.worker:
         worker(args.worker, args.identities, args.per_identity, args.device)
         return
+    clock = RunClock()
     sizes = [tuple(map(int, size.split("x"))) for size in args.sizes.split(",")]
     report = {
+        "benchmark": "separability",
         "cpu_count": os.cpu_count(),
-        "torch": torch.__version__,
-        "device": args.device,
         "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
         "runs": [],
     }
@@ -171,8 +172,7 @@ def main() -> None:
             row["speedup_vs_naive"] = row["naive"]["seconds"] / row["ours"]["seconds"]
             row["memory_ratio_vs_naive"] = row["naive"]["peak_rss_mb"] / row["ours"]["peak_rss_mb"]
         report["runs"].append(row)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    write_record(args.output, "benchmark", report, clock, args.device)
     print(f"wrote {args.output}")
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facesynth_bench.atomic_files import write_json_atomic
 from facesynth_bench.backends.latent_dcgan.architectures import (
     create_denoiser,
     load_denoiser,
@@ -34,6 +32,7 @@ from facesynth_bench.backends.latent_dcgan.denoiser import LatentDenoiserConfig
 from facesynth_bench.backends.latent_dcgan.model import shipped_denoiser_path
 from facesynth_bench.embed.dlib_resnet import DlibEmbedder
 from facesynth_bench.generation.runner import GenerationRequest, generate
+from facesynth_bench.records import RunClock, write_record
 from facesynth_bench.specs import load_preset
 
 RESULTS = Path(__file__).parent / "results" / "tiny_generation.json"
@@ -75,6 +74,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, seconds")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
+    clock = RunClock()
     torch.set_num_threads(args.threads)
     # preset -> (images batched in one sampler run, images run one by one)
     sizes = {"tiny-adaptdiff-ddim50": (100, 10), "tiny-adaptdiff": (20, 2)}
@@ -104,14 +104,15 @@ def main() -> None:
         context_ms = 1000 * (time.perf_counter() - start) / identities
         params = sum(p.numel() for p in load_denoiser(checkpoint)[0].parameters())
     result = {
-        "machine": {"cpu": platform.processor(), "threads": torch.get_num_threads()},
+        "benchmark": "tiny_generation",
+        "threads": torch.get_num_threads(),
         "quick": args.quick,
         "denoiser": {"weights": weights, "parameters": params},
         "sampling": sampling,
         "two_stage_context_ms_per_identity": context_ms,
     }
-    write_json_atomic(RESULTS, result)
-    print(json.dumps(result, indent=2))
+    record = write_record(RESULTS, "benchmark", result, clock, "cpu")
+    print(json.dumps(record, indent=2))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import numpy as np
 
 from facesynth_bench.atomic_files import write_bytes_atomic
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.safe_loading import open_npz
 
 
 @dataclass
@@ -28,32 +28,21 @@ class EmbeddingSet:
 def load_embedding_set(path: Path) -> EmbeddingSet:
     """Read and check an `.npz` embedding file; errors name the file and the problem."""
     path = Path(path)
-    if not path.is_file():
-        raise FsbenchError(f"{path}: no such file")
-    if not zipfile.is_zipfile(path):
-        raise FsbenchError(f"{path}: not a readable .npz file (not a zip archive)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = set(archive.files)
-            missing = {"embeddings", "labels"} - keys
-            if missing:
-                raise FsbenchError(
-                    f"{path}: missing array(s) {', '.join(sorted(missing))}; "
-                    f"found {', '.join(sorted(keys)) or 'none'}"
-                )
-            embeddings = archive["embeddings"]
-            labels = archive["labels"]
-            paths = archive["paths"] if "paths" in keys else None
-            meta = json.loads(str(archive["meta_json"])) if "meta_json" in keys else {}
-    except ValueError as exc:
-        if "pickle" in str(exc):
+    with open_npz(path, "embedding file") as archive:
+        missing = {"embeddings", "labels"} - set(archive.names)
+        if missing:
             raise FsbenchError(
-                f"{path}: an array is stored as Python objects, which would need unpickling; "
-                "save labels as a string (dtype 'U') or integer array"
-            ) from exc
-        raise FsbenchError(f"{path}: not a readable .npz file ({exc})") from exc
-    except (OSError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
-        raise FsbenchError(f"{path}: not a readable .npz file ({exc})") from exc
+                f"embedding file {path}: missing array(s) {', '.join(sorted(missing))}; "
+                f"found {', '.join(sorted(archive.names)) or 'none'}"
+            )
+        embeddings = archive["embeddings"]
+        labels = archive["labels"]
+        paths = archive.get("paths")
+        meta_json = archive.get("meta_json")
+    try:
+        meta = json.loads(str(meta_json)) if meta_json is not None else {}
+    except json.JSONDecodeError as exc:
+        raise FsbenchError(f"embedding file {path}: 'meta_json' is not JSON ({exc})") from None
     return EmbeddingSet(check_embeddings(embeddings, labels, str(path)), labels, paths, meta)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from facesynth_bench.atomic_files import write_bytes_atomic
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.safe_loading import load_npy
 
 WRITE_FORMATS = ("one-per-line", "npy", "bob-2col", "bob-4col")
 
@@ -127,10 +128,7 @@ def _split_by_label(
 
 
 def _load_npy(path: Path) -> np.ndarray:
-    try:
-        values = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise FsbenchError(f"{path}: not a numeric .npy array ({exc})") from exc
+    values = load_npy(path, "score file")
     if not np.issubdtype(values.dtype, np.number):
         raise FsbenchError(f"{path}: scores must be numbers, got dtype {values.dtype}")
     return values.astype(np.float64)

@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import os
+import stat
 
 import pytest
 
@@ -28,3 +30,15 @@ def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path):
         write_bytes_atomic(target, 12345)  # the write itself fails after the temp file exists
     assert json.loads(target.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_respect_the_umask(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        write_bytes_atomic(tmp_path / "f.bin", b"x")
+        write_json_atomic(tmp_path / "r.json", {"a": 1})
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "f.bin").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == mode

@@ -53,3 +53,15 @@ def test_missing_and_corrupt_files(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(FsbenchError, match=r"not a readable \.npz"):
         load_embedding_set(tmp_path / "junk.npz")
+
+
+@pytest.mark.parametrize("fault", ["embeddings", "labels", "paths"])
+def test_an_object_array_is_named_as_the_one_at_fault(tmp_path, fault):
+    arrays = {"embeddings": np.ones((2, 2)), "labels": np.arange(2), "paths": np.array(["a", "b"])}
+    arrays[fault] = np.array([1, "x"], dtype=object)
+    np.savez(tmp_path / "e.npz", **arrays)
+    with pytest.raises(FsbenchError) as info:
+        load_embedding_set(tmp_path / "e.npz")
+    message = str(info.value)
+    assert f"e.npz: array '{fault}' holds Python objects" in message
+    assert [name for name in arrays if f"'{name}'" in message] == [fault]

@@ -1,7 +1,9 @@
 """The `fsbench` command line: thin typer commands over the library.
 
-Each command group lives in its own module and is mounted here. A FsbenchError raised
-anywhere below becomes a one-line message on stderr and exit code 1.
+Each command lives in its own module and is mounted here; command modules import the
+library inside their functions, so `fsbench --help` never loads torch or matplotlib.
+A FsbenchError raised anywhere below becomes a one-line message on stderr and exit code 1;
+any other exception becomes one line too, with its full traceback written to a file.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import typer
 
 from facesynth_bench import __version__
 from facesynth_bench.cli.align import align_command
+from facesynth_bench.cli.click_compat import ClickException
+from facesynth_bench.cli.command_options import check_repeated_options, option_for
 from facesynth_bench.cli.console import err_console
+from facesynth_bench.cli.crash_reports import write_crash_report
 from facesynth_bench.cli.demo import demo_command
 from facesynth_bench.cli.embed import embed_command
 from facesynth_bench.cli.evaluate import evaluate_app
@@ -55,21 +60,34 @@ def _root(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `fsbench` console script; returns the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    root = typer.main.get_command(app)
     try:
-        app(args=argv, prog_name="fsbench", standalone_mode=False)
+        check_repeated_options(root, args)
+        app(args=args, prog_name="fsbench", standalone_mode=False)
     except FsbenchError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        option = option_for(root, args, exc.parameter) if exc.parameter else None
+        where = f" (option {option})" if option else ""
+        err_console.print(f"[bold red]error:[/] {exc}{where}", highlight=False, soft_wrap=True)
         return 1
     except typer.Exit as exc:
         return exc.exit_code
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         err_console.print("[bold red]aborted[/]")
         return 130
-    except Exception as exc:  # click usage errors carry their own exit code
-        if hasattr(exc, "exit_code") and hasattr(exc, "show"):
-            exc.show()
-            return exc.exit_code
-        raise
+    except ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except Exception as exc:  # the last resort: one line, the traceback in a file
+        report = write_crash_report(exc, args)
+        kind = "error" if isinstance(exc, OSError) else "internal error"
+        where = f"; full traceback in {report}" if report else ""
+        err_console.print(
+            f"[bold red]{kind}:[/] {type(exc).__name__}: {exc}{where}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 1
     return 0
 
 

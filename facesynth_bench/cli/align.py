@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from facesynth_bench.cli.console import console, progress_callback
-from facesynth_bench.data.layouts import LAYOUTS, grid_spec
+from facesynth_bench.cli.option_help import LAYOUT_HELP
 
 
 def align_command(
@@ -22,18 +22,21 @@ def align_command(
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Skip unreadable files / missing landmark rows, and report."
     ),
-    layout: str = typer.Option("auto", "--layout", help=f"Layout: {', '.join(LAYOUTS)}."),
+    layout: str = typer.Option("auto", "--layout", help=LAYOUT_HELP),
     grid_tile: int | None = typer.Option(None, "--grid-tile", help="Grid layout: tile px."),
     grid_columns: int | None = typer.Option(None, "--grid-columns", help="Grid: columns."),
     grid_padding: int = typer.Option(0, "--grid-padding", help="Grid: padding px."),
     grid_images: int | None = typer.Option(
         None, "--grid-images", help="Grid: read only the first N tiles (skip filler)."
     ),
-    workers: int = typer.Option(0, "--workers", help="Processes that detect and warp."),
+    workers: int = typer.Option(0, "--workers", min=0, help="Processes that detect and warp."),
 ) -> None:
     """Align faces to the ArcFace 112x112 template (landmarks file, else dlib detection)."""
     from facesynth_bench.data.align import align_dataset
+    from facesynth_bench.data.layouts import grid_spec
+    from facesynth_bench.output_paths import prepare_output_folder
 
+    prepare_output_folder(dst, "destination folder")
     with progress_callback("aligning") as progress:
         report = align_dataset(
             src,

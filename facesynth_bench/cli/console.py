@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -60,3 +61,14 @@ def progress_callback(description: str) -> Iterator[Callable[[int, int], None]]:
             progress.update(task, completed=done, total=total)
 
         yield update
+
+
+def report_embedding(metadata: Mapping[str, Any]) -> None:
+    """One line of counts for an embedded dataset, then the first files it skipped."""
+    counts = metadata["counts"]
+    err_console.print(
+        f"{counts['images']} images of {counts['identities']} identities "
+        f"({counts['cache_hits']} from cache, {counts['skipped']} skipped)"
+    )
+    for item in metadata.get("skipped", [])[:10]:
+        err_console.print(f"[yellow]skipped[/] {item['path']}: {item['reason']}", highlight=False)

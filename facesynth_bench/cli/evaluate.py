@@ -1,34 +1,24 @@
-"""`fsbench evaluate ...`: separability of embeddings, metrics of score files."""
+"""`fsbench evaluate ...`: separability of embeddings or datasets, metrics of score files.
+
+Imports of the library (torch, matplotlib) happen inside the commands, so `--help` is fast.
+"""
 
 from __future__ import annotations
 
-import time
-import warnings
 from pathlib import Path
-from typing import TypeVar
 
 import typer
 
-from facesynth_bench.atomic_files import sha256_file, write_json_atomic
-from facesynth_bench.cli.console import console, progress_callback, reported_warnings
-from facesynth_bench.cli.embed import embedding_set_from_dataset
-from facesynth_bench.devices import resolve_device
-from facesynth_bench.embedding_set import load_embedding_set
-from facesynth_bench.errors import FsbenchError
-from facesynth_bench.metrics.all_pairs import PAIR_MODES, PairPlan
-from facesynth_bench.metrics.score_sets import evaluate_scores
-from facesynth_bench.metrics.score_sinks import DEFAULT_BINS
-from facesynth_bench.metrics.separability import evaluate_separability
-from facesynth_bench.protocols.separability import load_protocol
-from facesynth_bench.report.provenance import provenance
-from facesynth_bench.report.score_plots import plot_score_histograms
-from facesynth_bench.report.separability_table import separability_table
-from facesynth_bench.score_files import read_score_files
-
-T = TypeVar("T")
+from facesynth_bench.cli.console import (
+    console,
+    progress_callback,
+    report_embedding,
+    reported_warnings,
+)
+from facesynth_bench.devices import DEVICE_HELP
 
 evaluate_app = typer.Typer(
-    help="Evaluate embeddings, score files or FR models.", no_args_is_help=True
+    help="Evaluate embedding sets, dataset folders or score files.", no_args_is_help=True
 )
 
 
@@ -42,13 +32,15 @@ def separability_command(
     ),
     embedder: str | None = typer.Option(None, "--embedder", help="Embedder for --dataset."),
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Embedder weights."),
-    batch_size: int = typer.Option(64, "--batch-size", help="Embedding batch size."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Embedding batch size."),
     out: Path = typer.Option(..., "--out", help="Output folder for JSON and figure."),
     protocol: str | None = typer.Option(
         None, "--protocol", help="A named protocol (fsbench list protocols) as the defaults."
     ),
-    max_identities: int | None = typer.Option(None, "--max-identities", help="First K ids."),
-    max_images: int | None = typer.Option(None, "--max-images", help="First M images per id."),
+    max_identities: int | None = typer.Option(None, "--max-identities", min=1, help="First K ids."),
+    max_images: int | None = typer.Option(
+        None, "--max-images", min=1, help="First M images per id."
+    ),
     order: str | None = typer.Option(
         None, "--order", help="Sample order: lexicographic (default) or natural."
     ),
@@ -57,114 +49,95 @@ def separability_command(
     ),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip and report unusable files."),
     pairs: str | None = typer.Option(
-        None, "--pairs", help=f"Pair mode: {', '.join(PAIR_MODES)} (default exhaustive)."
+        None, "--pairs", help="Pair mode (fsbench list pair-modes; default exhaustive)."
     ),
     fraction: float | None = typer.Option(
         None, "--fraction", help="F of `sampled-fraction`: share of later identities (0.05)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the sampled pair modes."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the sampled pair modes."),
     convention: str | None = typer.Option(
         None, "--convention", help="strict (default), bob, pyeer or insightface."
     ),
     engine: str = typer.Option(
         "auto", "--engine", help="auto, exact (keep all scores) or histogram (streaming)."
     ),
-    bins: int = typer.Option(DEFAULT_BINS, "--bins", help="Histogram bins (a power of two)."),
+    bins: int | None = typer.Option(
+        None, "--bins", help="Histogram bins, a power of two (default 2^20)."
+    ),
     normalize: bool = typer.Option(
         True, "--normalize/--no-normalize", help="L2-normalise embeddings first."
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ) -> None:
     """Identity separability (EER, FMR100, FMR1000, FDR, ...) of an embedding set.
 
     Options given on the command line override the --protocol's choices.
     """
-    started = time.perf_counter()
+    from facesynth_bench.atomic_files import sha256_file
+    from facesynth_bench.devices import resolve_device
+    from facesynth_bench.embed.cache import default_cache_dir
+    from facesynth_bench.errors import FsbenchError
+    from facesynth_bench.metrics.all_pairs import PairPlan
+    from facesynth_bench.metrics.score_sinks import DEFAULT_BINS
+    from facesynth_bench.metrics.separability import evaluate_separability
+    from facesynth_bench.output_paths import prepare_output_folder
+    from facesynth_bench.protocols.separability import load_protocol
+    from facesynth_bench.protocols.separability_run import (
+        DatasetEmbedding,
+        SeparabilityChoices,
+        embed_for_evaluation,
+        load_for_evaluation,
+        resolve_choices,
+        separability_body,
+    )
+    from facesynth_bench.records import RunClock, write_record
+    from facesynth_bench.report.score_plots import plot_score_histograms
+    from facesynth_bench.report.separability_table import separability_table
+
+    clock = RunClock()
+    if (embeddings is None) == (dataset is None):
+        raise FsbenchError("give exactly one of --embeddings FILE.npz or --dataset DIR")
+    if dataset is not None and embedder is None:
+        raise FsbenchError("--dataset needs --embedder NAME (see `fsbench list embedders`)")
     torch_device = resolve_device(device)
+    prepare_output_folder(out)
+    choices = SeparabilityChoices(
+        max_identities, max_images, order, flip, pairs, fraction, convention
+    )
     with reported_warnings() as warning_texts:
         spec = load_protocol(protocol) if protocol is not None else None
-        max_identities = _choose(max_identities, spec and spec.max_identities, None)
-        max_images = _choose(max_images, spec and spec.max_images, None)
-        plan = PairPlan(
-            _choose(pairs, spec and spec.pairs, "exhaustive"),
-            _choose(fraction, spec and spec.fraction, 0.05),
-            seed,
-        )
-        convention = _choose(convention, spec and spec.convention, "strict")
-        if (embeddings is None) == (dataset is None):
-            raise FsbenchError("give exactly one of --embeddings FILE.npz or --dataset DIR")
-        source = embeddings if embeddings is not None else dataset
+        resolved = resolve_choices(choices, spec)
+        plan = PairPlan(resolved.pairs, resolved.fraction or 0.05, seed)
         if dataset is not None:
-            data = embedding_set_from_dataset(
-                dataset,
-                embedder,
-                checkpoint=checkpoint,
-                batch_size=batch_size,
-                max_identities=max_identities,
-                max_images=max_images,
-                skip_bad=skip_bad,
-                device=device,
-                order=_choose(order, spec and spec.order, "lexicographic"),
-                flip=_choose(flip, spec and spec.flip, None),
+            source = DatasetEmbedding(
+                dataset, embedder, checkpoint, batch_size, skip_bad, device, default_cache_dir()
             )
+            with progress_callback(f"embedding with {embedder}") as progress:
+                data = embed_for_evaluation(source, resolved, progress)
+            report_embedding(data.meta)
+            inputs = {"path": str(dataset), **data.meta}
         else:
-            if max_identities or max_images or order or flip is not None:
-                warnings.warn(
-                    f"{embeddings}: an embeddings file is scored as it is; subset, order and "
-                    "flip choices apply to --dataset (or to `fsbench embed`)",
-                    stacklevel=1,
-                )
-            data = load_embedding_set(embeddings)
+            data = load_for_evaluation(embeddings, resolved)
+            inputs = {"path": str(embeddings), "sha256": sha256_file(embeddings), **data.meta}
+        origin = embeddings if embeddings is not None else dataset
         with progress_callback("scoring pairs") as progress:
             result = evaluate_separability(
                 data.embeddings,
                 data.labels,
                 plan=plan,
-                convention=convention,
+                convention=resolved.convention,
                 engine=engine,
                 normalize=normalize,
                 device=torch_device,
-                bins=bins,
-                source=str(source),
+                bins=DEFAULT_BINS if bins is None else bins,
+                source=str(origin),
                 progress=progress,
             )
-    if spec is not None:
-        result.metrics["protocol"] = spec.to_dict()
-    inputs = {
-        "path": str(source),
-        **({"sha256": sha256_file(embeddings)} if embeddings is not None else {}),
-        **data.meta,
-    }
-    _write_result(
-        out / "separability.json",
-        {**result.metrics, "device": str(torch_device)},
-        inputs,
-        warning_texts,
-        started,
-    )
-    plot_score_histograms(result.curve, result.metrics, out / "histogram.png", source.name)
-    console.print(separability_table({source.name: result.metrics}, title="separability"))
+    body = separability_body(result.metrics, resolved, spec, inputs, warning_texts)
+    write_record(out / "separability.json", "separability", body, clock, str(torch_device))
+    plot_score_histograms(result.curve, result.metrics, out / "histogram.png", origin.name)
+    console.print(separability_table({origin.name: result.metrics}, title="separability"))
     console.print(f"wrote {out / 'separability.json'} and {out / 'histogram.png'}")
-
-
-def _choose(given: T | None, from_protocol: T | None, default: T) -> T:
-    """The command line's value, else the protocol's, else the built-in default."""
-    if given is not None:
-        return given
-    return from_protocol if from_protocol is not None else default
-
-
-def _write_result(
-    path: Path, metrics: dict, inputs: dict, warning_texts: list[str], started: float
-) -> None:
-    """Write a result JSON: metrics, what was read, warnings raised and provenance."""
-    report = {
-        **metrics,
-        "input": inputs,
-        "warnings": warning_texts,
-        "provenance": provenance(time.perf_counter() - started),
-    }
-    write_json_atomic(path, report)
 
 
 @evaluate_app.command("scores")
@@ -188,7 +161,16 @@ def scores_command(
     ),
 ) -> None:
     """Verification metrics of score files made by any tool (pyeer, bob, NumPy)."""
-    started = time.perf_counter()
+    from facesynth_bench.atomic_files import sha256_file
+    from facesynth_bench.metrics.score_sets import evaluate_scores
+    from facesynth_bench.output_paths import prepare_output_folder
+    from facesynth_bench.records import RunClock, write_record
+    from facesynth_bench.report.score_plots import plot_score_histograms
+    from facesynth_bench.report.separability_table import separability_table
+    from facesynth_bench.score_files import read_score_files
+
+    clock = RunClock()
+    prepare_output_folder(out)
     with reported_warnings() as warning_texts:
         data = read_score_files(genuine, impostor, scores)
         result = evaluate_scores(
@@ -201,10 +183,11 @@ def scores_command(
         )
     files = [path for path in (genuine, impostor, scores) if path is not None]
     inputs = {
-        "format": data.format,
+        "file_format": data.format,
         "files": [{"path": str(p), "sha256": sha256_file(p)} for p in files],
     }
-    _write_result(out / "scores.json", result.metrics, inputs, warning_texts, started)
+    body = {**result.metrics, "input": inputs, "warnings": warning_texts}
+    write_record(out / "scores.json", "scores", body, clock)
     plot_score_histograms(
         result.curve, result.metrics, out / "histogram.png", data.source, distance=distance
     )

@@ -9,17 +9,19 @@ from rich.table import Table
 
 from facesynth_bench.cli.console import console
 from facesynth_bench.errors import FsbenchError
-from facesynth_bench.metrics.all_pairs import PAIR_MODES
-from facesynth_bench.metrics.conventions import CONVENTIONS
 
 Rows = list[tuple[str, str]]
 
 
 def _conventions() -> Rows:
+    from facesynth_bench.metrics.conventions import CONVENTIONS
+
     return [(name, CONVENTIONS.get(name).description) for name in CONVENTIONS.names()]
 
 
 def _pair_modes() -> Rows:
+    from facesynth_bench.metrics.all_pairs import PAIR_MODES
+
     notes = {
         "exhaustive": "every unordered pair (default)",
         "sampled-equal": "all genuine pairs + as many random impostor pairs (IDiff-Face)",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -65,7 +64,7 @@ def latent_dcgan_command(
     """Build/reuse the cached training set, train with EMA (resumable), write the weights."""
     import torch
 
-    from facesynth_bench.atomic_files import sha256_file, write_json_atomic
+    from facesynth_bench.atomic_files import sha256_file
     from facesynth_bench.backends.latent_dcgan.architectures import config_for
     from facesynth_bench.backends.latent_dcgan.training import TrainingSettings, train_denoiser
     from facesynth_bench.backends.latent_dcgan.training_data import (
@@ -73,6 +72,8 @@ def latent_dcgan_command(
         load_training_set,
     )
     from facesynth_bench.devices import resolve_device
+    from facesynth_bench.output_paths import prepare_output_file, prepare_output_folder
+    from facesynth_bench.records import RunClock, write_record
 
     if weights_dtype not in WEIGHTS_DTYPES:
         raise FsbenchError(f"--weights-dtype {weights_dtype!r}: expected fp16 or fp32")
@@ -82,10 +83,13 @@ def latent_dcgan_command(
         if threads < 1:
             raise FsbenchError(f"--threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
-    started = time.perf_counter()
+    clock = RunClock()
     torch_device = resolve_device(device)
     out = out or run_dir / "latent_dcgan_denoiser.safetensors"
     data = data or run_dir / "training-set"
+    prepare_output_folder(run_dir, "run folder")
+    prepare_output_file(out, "weights file")
+    prepare_output_folder(data, "training-set folder")
     sizes = {k: v for k, v in (("width", width), ("depth", depth)) if v is not None}
     config = config_for(architecture, sizes)
     settings = TrainingSettings(
@@ -152,19 +156,16 @@ def latent_dcgan_command(
             "--threads": threads,
         }
     )
-    record = {
-        "format": "facesynth-bench/latent-dcgan-training-record",
-        "command": command,
+    body = {
+        "generator": "latent-dcgan",
+        "reproduce": command,
         **summary,
         "architecture": architecture,
         "config": asdict(config),
         "training_set": {"folder": str(data), "spec": training_data[2]},
         "weights": {"path": str(out), "sha256": sha256_file(out), "dtype": weights_dtype},
-        "device": str(torch_device),
-        "torch_version": torch.__version__,
-        "seconds_this_invocation": round(time.perf_counter() - started, 1),
     }
-    write_json_atomic(out.with_suffix(".json"), record)
+    write_record(out.with_suffix(".json"), "generator-training", body, clock, str(torch_device))
     loss = summary["final_loss"]
     err_console.print(
         f"step {summary['steps']} (from {summary['resumed_from_step']}), final loss "

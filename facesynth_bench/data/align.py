@@ -7,8 +7,9 @@ uses) from the 5 landmarks (eye centres, nose tip, mouth corners; image-left fir
 ARCFACE_TEMPLATE, and the image is warped with OpenCV (bilinear, black border).
 
 Landmark sources and the fallback policy (counted in every report):
-1. a landmarks file (IJB `name x1 y1 ... x5 y5 [score]` lines) when given: every image
-   must have a row, a missing row is an error (or, with skip_bad, a listed failure);
+1. a landmarks file (IJB `name x1 y1 ... x5 y5 [score]` lines, finite numbers) when given:
+   every image must have a row, a missing row is an error (or, with skip_bad, a listed
+   failure);
 2. otherwise dlib: HOG frontal face detector (largest face), 68-point shape predictor,
    reduced to 5 points (mean of each eye's 6 points, nose tip 30, mouth corners 48/54);
 3. when dlib finds no face, `on_miss` decides: `resize` (default) resizes the whole
@@ -21,12 +22,18 @@ instead: the face brought to 150x150 (the dlib embedder's input size), the HOG d
 a lowered threshold, dlib's 5-point predictor on the best centred detection, the points
 mapped back to the image and fitted to `DLIB5_TEMPLATE` (dlib's own 5-point reference
 placed so that its eye centres are the ArcFace template's).
+
+`align_dataset` writes a new copy: the output folder must be new or empty. The copy is
+built in a hidden staging folder beside it and renamed into place when complete, so a
+failed or interrupted run leaves no half-written output behind.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -35,7 +42,6 @@ import cv2
 import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
-from facesynth_bench.atomic_files import write_json_atomic
 from facesynth_bench.data.dlib_models import dlib_model_path, import_dlib
 from facesynth_bench.data.image_io import BadImageError, write_image
 from facesynth_bench.data.layouts import (
@@ -46,7 +52,9 @@ from facesynth_bench.data.layouts import (
     open_layout,
 )
 from facesynth_bench.data.manifest import MANIFEST_NAME, ManifestWriter, read_manifest
+from facesynth_bench.data.workers import check_workers
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.records import RunClock, write_record
 
 ALIGNED_SIZE = 112
 ALIGN_REPORT = "align_report.json"
@@ -89,6 +97,8 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         raise FsbenchError(
             f"similarity_transform: expected two (N, 2) arrays, got {src.shape} and {dst.shape}"
         )
+    if not (np.isfinite(src).all() and np.isfinite(dst).all()):
+        raise FsbenchError("similarity_transform: points must be finite numbers (no NaN or inf)")
     src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
     src_c, dst_c = src - src_mean, dst - dst_mean
     covariance = dst_c.T @ src_c / len(src)
@@ -142,12 +152,14 @@ def five_from_68(points: np.ndarray) -> np.ndarray:
 
 
 def read_landmarks_file(path: Path) -> dict[str, np.ndarray]:
-    """Read IJB-style `name x1 y1 ... x5 y5 [score]` lines into {name: (5, 2) array}."""
+    """Read IJB-style `name x1 y1 ... x5 y5 [score]` lines into {name: (5, 2) array} (px)."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise FsbenchError(f"--landmarks {path}: cannot read ({exc})") from exc
+        raise FsbenchError(f"landmarks file {path}: cannot read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise FsbenchError(f"landmarks file {path}: not UTF-8 text ({exc.reason})") from exc
     table: dict[str, np.ndarray] = {}
     for number, line in enumerate(lines, start=1):
         fields = line.split()
@@ -162,8 +174,15 @@ def read_landmarks_file(path: Path) -> dict[str, np.ndarray]:
             coords = np.array([float(v) for v in fields[1:11]]).reshape(5, 2)
         except ValueError as exc:
             raise FsbenchError(f"{path}:{number}: bad coordinate ({exc})") from exc
+        if not np.isfinite(coords).all():
+            raise FsbenchError(
+                f"{path}:{number}: non-finite coordinate for {fields[0]!r} "
+                f"({', '.join(fields[1:11])}); landmarks must be finite numbers"
+            )
         if fields[0] in table:
             raise FsbenchError(f"{path}:{number}: second row for {fields[0]!r}")
+        if (coords == coords[0]).all():
+            raise FsbenchError(f"{path}:{number}: the 5 points of {fields[0]!r} coincide")
         table[fields[0]] = coords
     return table
 
@@ -272,18 +291,16 @@ class AlignReport:
     resized: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
 
-    def write(self, root: Path, source: str) -> None:
+    def write(self, root: Path, source: str, clock: RunClock) -> None:
         """Write `root/align_report.json` (source, policy, counts, resized and failed paths)."""
-        write_json_atomic(
-            Path(root) / ALIGN_REPORT,
-            {
-                "source": source,
-                "policy": self.policy,
-                "counts": self.counts,
-                "resized": self.resized,
-                "failed": self.failed,
-            },
-        )
+        body = {
+            "source": source,
+            "policy": self.policy,
+            "counts": self.counts,
+            "resized": self.resized,
+            "failed": self.failed,
+        }
+        write_record(Path(root) / ALIGN_REPORT, "alignment-report", body, clock)
 
 
 def _landmarks_for(table: Mapping[str, np.ndarray], ref: SampleRef) -> np.ndarray | None:
@@ -330,17 +347,24 @@ def align_dataset(
     suffix: str = ".png",
     progress=None,
 ) -> AlignReport:
-    """Write an aligned 112x112 copy of `src` as `dst/<identity>/<name><suffix>`."""
+    """Write an aligned 112x112 copy of `src` as `dst/<identity>/<name><suffix>` (a new folder)."""
+    clock = RunClock()
     if on_miss not in ON_MISS:
-        raise FsbenchError(f"--on-miss {on_miss!r}: expected one of {', '.join(ON_MISS)}")
+        raise FsbenchError(
+            f"on_miss policy {on_miss!r}: expected one of {', '.join(ON_MISS)}", parameter="on_miss"
+        )
+    check_workers(num_workers)
     src, dst = Path(src), Path(dst)
-    if dst.resolve() == src.resolve():
-        raise FsbenchError(f"{dst}: the aligned copy must not overwrite the source dataset")
+    _check_destination(src, dst)
     data = open_layout(src, layout, grid=grid)
     refs, skipped = data.scan()
     if skipped and not skip_bad:
-        raise FsbenchError(f"{src}: {describe_skipped(skipped)}")
+        raise FsbenchError(f"{src}: {describe_skipped(skipped)}", parameter="skip_bad")
+    if not refs:
+        raise FsbenchError(f"{src}: no images to align")
     table = read_landmarks_file(landmarks) if landmarks is not None else None
+    if table is not None and not skip_bad:
+        _check_rows(table, refs, landmarks)
     source = str(landmarks) if landmarks is not None else "dlib 68-point"
     report = AlignReport(
         policy={
@@ -351,39 +375,106 @@ def align_dataset(
         }
     )
     report.failed.extend({"path": s.path, "reason": s.reason} for s in skipped)
+    report.counts["failed"] += len(skipped)
     manifest = {r.path: r for r in read_manifest(src)} if (src / MANIFEST_NAME).is_file() else {}
     loader = DataLoader(
         _AlignJobs(data, refs, table, on_miss), batch_size=None, num_workers=num_workers
     )
-    written = []
-    numbered = data.name in ("grid", "recordio")  # samples share a file: name by locator
-    for done, (position, image, action, reason) in enumerate(loader, start=1):
-        ref = refs[position]
-        if image is None:
-            may_skip = on_miss == "skip" if reason == "no face detected" else skip_bad
-            if not may_skip:
-                raise FsbenchError(
-                    f"{src / ref.path}: {reason} (--skip-bad skips unusable "
-                    "files, --on-miss resize|skip handles undetected faces)"
+    with _staged_folder(dst) as staging:
+        written = []
+        numbered = data.name in ("grid", "recordio")  # samples share a file: name by locator
+        for done, (position, image, action, reason) in enumerate(loader, start=1):
+            ref = refs[position]
+            if image is None:
+                _check_may_skip(src / ref.path, reason, on_miss, skip_bad)
+                report.counts["failed"] += 1
+                report.failed.append({"path": ref.path, "reason": reason})
+            else:
+                stem = str(ref.locator) if numbered else Path(ref.path).stem
+                rel = f"{ref.identity}/{stem}{suffix}"
+                try:
+                    write_image(staging / rel, np.asarray(image))
+                except OSError as exc:
+                    raise FsbenchError(f"{dst / rel}: cannot write ({exc.strerror})") from exc
+                written.append((ref, rel))
+                report.counts[action] += 1
+                if action == "resized":
+                    report.resized.append(ref.path)
+            if progress:
+                progress(done, len(refs))
+        if manifest:
+            with ManifestWriter(staging) as writer:
+                writer.append(
+                    dataclasses.replace(manifest[ref.path], path=rel)
+                    for ref, rel in written
+                    if ref.path in manifest
                 )
-            report.counts["failed"] += 1
-            report.failed.append({"path": ref.path, "reason": reason})
-        else:
-            stem = str(ref.locator) if numbered else Path(ref.path).stem
-            rel = f"{ref.identity}/{stem}{suffix}"
-            write_image(dst / rel, np.asarray(image))
-            written.append((ref, rel))
-            report.counts[action] += 1
-            if action == "resized":
-                report.resized.append(ref.path)
-        if progress:
-            progress(done, len(refs))
-    if manifest:
-        with ManifestWriter(dst) as writer:
-            writer.append(
-                dataclasses.replace(manifest[ref.path], path=rel)
-                for ref, rel in written
-                if ref.path in manifest
-            )
-    report.write(dst, str(src))
+        report.write(staging, str(src), clock)
     return report
+
+
+def _check_destination(src: Path, dst: Path) -> None:
+    """Refuse an output folder that is the source, lies inside it, or already holds files."""
+    if dst.resolve() == src.resolve():
+        raise FsbenchError(f"{dst}: the aligned copy must not overwrite the source dataset")
+    if dst.resolve().is_relative_to(src.resolve()):
+        raise FsbenchError(f"{dst}: the aligned copy must not lie inside the source dataset {src}")
+    if dst.exists() and not dst.is_dir():
+        raise FsbenchError(f"{dst}: exists and is not a folder; the aligned copy needs a folder")
+    try:
+        occupied = dst.is_dir() and any(dst.iterdir())
+    except OSError as exc:
+        raise FsbenchError(f"{dst}: cannot list the output folder ({exc.strerror})") from exc
+    if occupied:
+        raise FsbenchError(
+            f"output folder {dst} is not empty; align writes a new copy, so choose a new or "
+            "empty folder"
+        )
+
+
+@contextmanager
+def _staged_folder(dst: Path) -> Iterator[Path]:
+    """A new hidden folder beside `dst` to build in; renamed to `dst` on success, else removed."""
+    staging = dst.parent / f".{dst.name}.aligning"
+    if staging.exists():
+        raise FsbenchError(
+            f"{staging} is left from an interrupted align into {dst}; remove it and run again"
+        )
+    try:
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise FsbenchError(f"{dst}: cannot create the output folder ({exc.strerror})") from exc
+    try:
+        yield staging
+        if dst.is_dir():
+            dst.rmdir()  # empty (checked before any work); the complete copy takes its place
+        staging.rename(dst)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _check_rows(table: Mapping[str, np.ndarray], refs: list[SampleRef], landmarks: Path) -> None:
+    """Refuse, before any work, images that have no row in the landmarks file."""
+    missing = [ref.path for ref in refs if _landmarks_for(table, ref) is None]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise FsbenchError(
+            f"{missing[0]}{more}: no row in the landmarks file {landmarks}; skip_bad skips "
+            "and reports such images",
+            parameter="skip_bad",
+        )
+
+
+def _check_may_skip(path: Path, reason: str, on_miss: str, skip_bad: bool) -> None:
+    """Refuse an image that could not be aligned unless the policy lets it be skipped."""
+    if reason == "no face detected":
+        if on_miss != "skip":
+            raise FsbenchError(
+                f"{path}: {reason} (on_miss {on_miss!r}; 'resize' or 'skip' handles it)",
+                parameter="on_miss",
+            )
+    elif not skip_bad:
+        raise FsbenchError(
+            f"{path}: {reason} (skip_bad skips and reports unusable files)", parameter="skip_bad"
+        )

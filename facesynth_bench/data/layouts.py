@@ -5,9 +5,9 @@ uint8 RGB array. Order `lexicographic` (default) sorts identity and file names a
 strings, as Python's sorted() and torchvision's ImageFolder do, so "first K identities"
 selects what IDiff-Face's and NegFaceDiff's evaluation scripts select; order `natural`
 compares embedded integers as numbers ("2" < "10"). RecordIO is always in label order. Files
-that cannot be samples (non-images, stray files, empty identity folders) are returned as
-`Skipped` entries so the caller can refuse the dataset or report them; nothing is dropped
-silently. Layouts are picklable so DataLoader workers can decode in parallel.
+that cannot be samples (non-images, stray files, empty or unreadable identity folders) are
+returned as `Skipped` entries so the caller can refuse the dataset or report them; nothing
+is dropped silently. Layouts are picklable so DataLoader workers can decode in parallel.
 
 - folder: `root/<identity>/<image>` (one level; png/jpg/jpeg/bmp/webp).
 - flat: `root/<identity>_<index>.<ext>` (IDiff-Face's sample dumps).
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from facesynth_bench.data.dataset_record import DATASET_JSON
 from facesynth_bench.data.image_io import (
     DEFAULT_MIN_SIZE,
     BadImageError,
@@ -42,7 +43,7 @@ from facesynth_bench.errors import FsbenchError
 LAYOUTS = ("auto", "folder", "flat", "grid", "recordio")
 ORDERS = ("lexicographic", "natural")
 # Files the toolkit writes beside the samples (`fsbench generate`, `fsbench align`).
-METADATA_FILES = frozenset({MANIFEST_NAME, "dataset.json", "contexts.npz", "align_report.json"})
+METADATA_FILES = frozenset({MANIFEST_NAME, DATASET_JSON, "contexts.npz", "align_report.json"})
 _FLAT_NAME = re.compile(r"^(?P<identity>.+)_(?P<index>\d+)$")
 _DIGITS = re.compile(r"(\d+)")
 
@@ -80,18 +81,27 @@ class DatasetLayout(ABC):
         self.root = Path(root)
         self.min_size = min_size
         if order not in ORDERS:
-            raise FsbenchError(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
+            raise FsbenchError(
+                f"sample order {order!r}: expected one of {', '.join(ORDERS)}", parameter="order"
+            )
         self.order = order
         if not self.root.is_dir():
-            raise FsbenchError(f"--dataset {self.root}: not a directory")
+            raise FsbenchError(f"dataset {self.root}: not a directory")
 
     def sort_key(self, name: str) -> tuple | str:
         """Sort key of an identity or file name under this layout's order."""
         return natural_key(name) if self.order == "natural" else name
 
     def sorted_entries(self, folder: Path) -> list[Path]:
-        """The entries of a folder in this layout's order."""
+        """The entries of a folder in this layout's order (OSError when it cannot be listed)."""
         return sorted(folder.iterdir(), key=lambda p: self.sort_key(p.name))
+
+    def root_entries(self) -> list[Path]:
+        """The entries of the dataset root in this layout's order."""
+        try:
+            return self.sorted_entries(self.root)
+        except OSError as exc:
+            raise FsbenchError(f"dataset {self.root}: cannot list it ({_why(exc)})") from exc
 
     @abstractmethod
     def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
@@ -121,7 +131,7 @@ class DatasetLayout(ABC):
         """Yield (image, identity, path) for every sample, raising on the first bad one."""
         refs, skipped = self.scan()
         if skipped:
-            raise FsbenchError(f"{self.root}: {describe_skipped(skipped)}")
+            raise FsbenchError(f"{self.root}: {describe_skipped(skipped)}", parameter="skip_bad")
         for ref in refs:
             yield self.load(ref), ref.identity, ref.path
 
@@ -130,7 +140,12 @@ def describe_skipped(skipped: list[Skipped], limit: int = 5) -> str:
     """A one-line summary naming the first few skipped files and their reasons."""
     shown = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:limit])
     more = f" (and {len(skipped) - limit} more)" if len(skipped) > limit else ""
-    return f"{len(skipped)} unusable file(s): {shown}{more}; use --skip-bad to skip and report"
+    return f"{len(skipped)} unusable file(s): {shown}{more}; skip_bad skips and reports them"
+
+
+def _why(exc: OSError) -> str:
+    """The OS's reason for a failed file operation, without the path it repeats."""
+    return exc.strerror or str(exc)
 
 
 class FolderLayout(DatasetLayout):
@@ -140,23 +155,33 @@ class FolderLayout(DatasetLayout):
 
     def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
         refs, skipped = [], []
-        for entry in self.sorted_entries(self.root):
+        for entry in self.root_entries():
             if not entry.is_dir():
                 if entry.name not in METADATA_FILES:
                     skipped.append(Skipped(entry.name, "file at the dataset root, not a folder"))
                 continue
-            images = 0
-            for item in self.sorted_entries(entry):
-                rel = f"{entry.name}/{item.name}"
-                if item.is_dir():
-                    skipped.append(Skipped(rel, "nested folder (only one level is read)"))
-                elif not is_image_file(item):
-                    skipped.append(Skipped(rel, "not an image file (by extension)"))
-                else:
-                    refs.append(SampleRef(entry.name, rel))
-                    images += 1
-            if images == 0:
+            try:
+                found, bad = self._scan_identity(entry)
+            except OSError as exc:
+                skipped.append(Skipped(entry.name + "/", f"cannot read folder ({_why(exc)})"))
+                continue
+            refs.extend(found)
+            skipped.extend(bad)
+            if not found:
                 skipped.append(Skipped(entry.name + "/", "empty identity folder"))
+        return refs, skipped
+
+    def _scan_identity(self, folder: Path) -> tuple[list[SampleRef], list[Skipped]]:
+        """The samples of one identity folder and its unusable entries (OSError if unreadable)."""
+        refs, skipped = [], []
+        for item in self.sorted_entries(folder):
+            rel = f"{folder.name}/{item.name}"
+            if item.is_dir():
+                skipped.append(Skipped(rel, "nested folder (only one level is read)"))
+            elif not is_image_file(item):
+                skipped.append(Skipped(rel, "not an image file (by extension)"))
+            else:
+                refs.append(SampleRef(folder.name, rel))
         return refs, skipped
 
 
@@ -167,7 +192,7 @@ class FlatLayout(DatasetLayout):
 
     def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
         found, skipped = [], []
-        for entry in self.sorted_entries(self.root):
+        for entry in self.root_entries():
             match = _FLAT_NAME.match(entry.stem)
             if entry.name in METADATA_FILES:
                 continue
@@ -198,20 +223,22 @@ class GridSpec:
         images_bad = self.images is not None and self.images <= 0
         if self.tile <= 0 or self.columns <= 0 or self.padding < 0 or images_bad:
             raise FsbenchError(
-                f"--grid-tile {self.tile} / --grid-columns {self.columns} / --grid-padding "
-                f"{self.padding} / --grid-images {self.images}: tile, columns and images must "
-                "be positive, padding non-negative"
+                f"grid of {self.tile} px tiles, {self.columns} columns, {self.padding} px "
+                f"padding, {self.images} images: tile size, columns and images must be "
+                "positive, padding non-negative"
             )
 
 
 def grid_spec(
     tile: int | None, columns: int | None, padding: int = 0, images: int | None = None
 ) -> GridSpec | None:
-    """A GridSpec from command-line options, or None when no grid option is given."""
+    """A GridSpec from optional values (command-line options), or None when none is given."""
     if tile is None and columns is None:
         return None
     if tile is None or columns is None:
-        raise FsbenchError("grid datasets need both --grid-tile and --grid-columns")
+        raise FsbenchError(
+            f"a grid needs both a tile size and a column count, got tile {tile}, columns {columns}"
+        )
     return GridSpec(tile, columns, padding, images)
 
 
@@ -242,14 +269,16 @@ class GridLayout(DatasetLayout):
         }
 
     def _rows(self, width: int, height: int) -> int | None:
+        """Rows of tiles in an image of this size, or None when it is not such a grid."""
         step = self.tile + self.padding
-        if width != self.columns * step + self.padding or (height - self.padding) % step:
+        rows, rest = divmod(height - self.padding, step)
+        if width != self.columns * step + self.padding or rest or rows < 1:
             return None
-        return (height - self.padding) // step
+        return rows
 
     def scan(self) -> tuple[list[SampleRef], list[Skipped]]:
         refs, skipped = [], []
-        for entry in self.sorted_entries(self.root):
+        for entry in self.root_entries():
             if entry.name in METADATA_FILES:
                 continue
             if entry.is_dir() or not is_image_file(entry):
@@ -258,11 +287,11 @@ class GridLayout(DatasetLayout):
             try:
                 with Image.open(entry) as image:
                     width, height = image.size
-            except (OSError, ValueError, SyntaxError) as exc:
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
                 skipped.append(Skipped(entry.name, f"not a readable image ({exc})"))
                 continue
             rows = self._rows(width, height)
-            if not rows:
+            if rows is None:
                 skipped.append(
                     Skipped(
                         entry.name,
@@ -277,7 +306,7 @@ class GridLayout(DatasetLayout):
             if self.images is not None and self.images > count:
                 skipped.append(
                     Skipped(
-                        entry.name, f"holds {count} tiles, fewer than --grid-images {self.images}"
+                        entry.name, f"holds {count} tiles, fewer than the {self.images} to read"
                     )
                 )
                 continue
@@ -307,7 +336,7 @@ class GridLayout(DatasetLayout):
             )
         if not tile.any():
             raise BadImageError(
-                ref.path, "blank (all-black) tile, e.g. make_grid filler; use --grid-images N"
+                ref.path, "blank (all-black) tile, e.g. make_grid filler; give the images per grid"
             )
         return np.ascontiguousarray(tile)
 
@@ -342,17 +371,20 @@ def detect_layout(root: Path) -> str:
     """Guess the layout of `root`: recordio, folder (sub-folders) or flat (image files)."""
     root = Path(root)
     if not root.is_dir():
-        raise FsbenchError(f"--dataset {root}: not a directory")
+        raise FsbenchError(f"dataset {root}: not a directory")
     if (root / "train.rec").is_file():
         return "recordio"
-    entries = list(root.iterdir())
+    try:
+        entries = list(root.iterdir())
+    except OSError as exc:
+        raise FsbenchError(f"dataset {root}: cannot list it ({_why(exc)})") from exc
     if any(entry.is_dir() for entry in entries):
         return "folder"
     if any(is_image_file(e) and _FLAT_NAME.match(e.stem) for e in entries):
         return "flat"
     raise FsbenchError(
-        f"--dataset {root}: no identity folders, no <identity>_<index> images and no "
-        "train.rec; for IDiff-Face grids pass --layout grid --grid-tile N --grid-columns C"
+        f"dataset {root}: no identity folders, no <identity>_<index> images and no "
+        "train.rec; IDiff-Face grids need the grid layout with a tile size and column count"
     )
 
 
@@ -374,6 +406,8 @@ def open_layout(
         return RecordIOLayout(root, min_size, order)
     if name == "grid":
         if grid is None:
-            raise FsbenchError("--layout grid needs --grid-tile and --grid-columns")
+            raise FsbenchError(f"dataset {root}: the grid layout needs a tile size and columns")
         return GridLayout(root, grid, min_size, order)
-    raise FsbenchError(f"--layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
+    raise FsbenchError(
+        f"layout {layout!r}: expected one of {', '.join(LAYOUTS)}", parameter="layout"
+    )

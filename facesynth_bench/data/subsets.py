@@ -33,9 +33,9 @@ def select_subset(
     Without a seed the first ones in the given (sorted) order are kept; with a seed a
     uniformly random subset is drawn with numpy's default_rng(seed), output kept sorted.
     """
-    for option, value in (("--max-identities", max_identities), ("--max-images", max_images)):
+    for what, value in (("identities", max_identities), ("images per identity", max_images)):
         if value is not None and value < 1:
-            raise FsbenchError(f"{option} {value}: must be at least 1")
+            raise FsbenchError(f"at most {value} {what}: must be at least 1")
     rng = np.random.default_rng(seed) if seed is not None else None
     groups = group_by_identity(refs)
     names = list(groups)

@@ -1,7 +1,7 @@
 """Write identity-labelled images in each layout that layouts.py reads.
 
-Used by `fsbench align` (folder output), by format conversion and by the tests, which
-write a dataset with these writers and read it back.
+Used by the tests, which write a dataset with these writers and read it back, and by
+benchmarks/embed.py, which writes its benchmark datasets with them.
 """
 
 from __future__ import annotations

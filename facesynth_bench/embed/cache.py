@@ -22,6 +22,7 @@ import numpy as np
 
 from facesynth_bench.atomic_files import write_bytes_atomic
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.safe_loading import open_npz
 
 SHARD_ENTRIES = 8192
 
@@ -58,12 +59,10 @@ class EmbeddingCache:
 
     def _load_shard(self, shard: Path) -> None:
         try:
-            with np.load(shard, allow_pickle=False) as data:
+            with open_npz(shard, "embedding cache shard") as data:
                 keys, embeddings = data["keys"], data["embeddings"]
-        except (OSError, ValueError, KeyError) as exc:
-            raise FsbenchError(
-                f"{shard}: unreadable embedding cache shard ({exc}); delete it to rebuild"
-            ) from exc
+        except FsbenchError as exc:
+            raise FsbenchError(f"{exc}; delete the shard to rebuild it") from None
         self.entries.update(zip(keys.tolist(), embeddings, strict=True))
 
     def get(self, key: str) -> np.ndarray | None:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.safe_loading import load_tensor_file
 
 ARCHITECTURES: dict[str, tuple[int, int, int, int]] = {
     "r18": (2, 2, 2, 2),
@@ -132,21 +133,10 @@ def normalise_state_dict(raw: Mapping[str, object], source: str) -> dict[str, to
 
 
 def load_checkpoint_file(path: Path) -> dict[str, torch.Tensor]:
-    """Load a `.pth`/`.pt` (weights_only, no code runs) or `.safetensors` state dict."""
-    path = Path(path)
-    if not path.is_file():
-        raise FsbenchError(f"--checkpoint {path}: file not found")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            raw = load_file(str(path))
-        else:
-            raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch and safetensors raise many types for bad files
-        raise FsbenchError(f"--checkpoint {path}: cannot load ({exc})") from exc
+    """Load a `.pth`/`.pt` (weights-only) or `.safetensors` state dict; no pickled code runs."""
+    raw = load_tensor_file(path, "checkpoint")
     if not isinstance(raw, Mapping):
-        raise FsbenchError(f"--checkpoint {path}: expected a state dict, got {type(raw).__name__}")
+        raise FsbenchError(f"checkpoint {path}: expected a state dict, got {type(raw).__name__}")
     return normalise_state_dict(raw, str(path))
 
 

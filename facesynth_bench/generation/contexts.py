@@ -3,7 +3,7 @@
 Formats read (never executing pickled code):
     *.npy / *.pt / *.pth  IDiff-Face / NegFaceDiff: a `torch.save`d dict {str(i): ndarray(C)}
                           (despite the .npy name), read with torch's weights-only unpickler
-                          allowing only numpy arrays; or a plain (N, C) .npy array
+                          allowing only numpy arrays (safe_loading); or a plain (N, C) .npy
     *.npz                 `contexts` (N, C) (or the only array), optional `ids` (N,) strings;
                           or `fsbench embed` output: `embeddings` of images, one context per
                           image, ids from `paths` ("two-stage" synthetic identities)
@@ -11,91 +11,95 @@ Formats read (never executing pickled code):
 
 from __future__ import annotations
 
-import pickle
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from numpy.core import multiarray
 
 from facesynth_bench.backends import Contexts
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.safe_loading import NUMPY_ARRAY_GLOBALS, load_npy, load_torch, open_npz
 
-# numpy 1 pickles name numpy.core.multiarray, numpy 2 numpy._core.multiarray: allow both
-_NUMPY_GLOBALS = [
-    (multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
-    (multiarray._reconstruct, "numpy._core.multiarray._reconstruct"),
-    np.ndarray,
-    np.dtype,
-    *{type(np.dtype(t)) for t in (np.float16, np.float32, np.float64)},
-]
+WHAT = "context file"
 
 
-def _torch_saved_dict(path: Path) -> tuple[np.ndarray, list[str]]:
+_KINDS = {"U": "strings", "S": "bytes", "O": "Python objects", "b": "booleans"}
+
+
+def _numbers(values: Any, path: Path, name: str) -> np.ndarray:
+    """`values` as a real-valued array; strings, objects and the like are refused by name."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().double().numpy()
     try:
-        with torch.serialization.safe_globals(_NUMPY_GLOBALS):
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, OSError, ValueError) as exc:
+        array = np.asarray(values)
+    except (ValueError, TypeError) as exc:
+        raise FsbenchError(f"{WHAT} {path}: {name} is not an array of numbers ({exc})") from None
+    if array.dtype.kind not in "iuf":
+        held = _KINDS.get(array.dtype.kind, "values")
         raise FsbenchError(
-            f"context file {path}: not a safe torch-saved dict of arrays ({exc})"
-        ) from exc
+            f"{WHAT} {path}: {name} holds {held} (dtype {array.dtype}), expected real numbers"
+        )
+    return array
+
+
+def _torch_saved_dict(path: Path) -> tuple[np.ndarray, list[str] | None]:
+    obj = load_torch(path, WHAT, allowed_globals=NUMPY_ARRAY_GLOBALS)
     if isinstance(obj, torch.Tensor | np.ndarray):
-        return np.asarray(obj), [str(i) for i in range(len(obj))]
+        return _numbers(obj, path, "the saved array"), None
     if not isinstance(obj, dict) or not obj:
-        raise FsbenchError(f"context file {path}: expected a dict {{id: vector}}")
+        raise FsbenchError(f"{WHAT} {path}: expected a dict {{id: vector}}")
     ids = list(obj)
     if all(str(k).isdigit() for k in ids):  # the originals' {"0": ..., "1": ...}
         ids.sort(key=int)
-    rows = [np.asarray(obj[k], dtype=np.float64).reshape(-1) for k in ids]
+    rows = [_numbers(obj[k], path, f"vector {k!r}").reshape(-1) for k in ids]
     if len({r.shape for r in rows}) != 1:
-        raise FsbenchError(f"context file {path}: vectors have different lengths")
+        raise FsbenchError(f"{WHAT} {path}: vectors have different lengths")
     return np.stack(rows), [str(k) for k in ids]
 
 
-def _npz(path: Path) -> tuple[np.ndarray, list[str]]:
-    with np.load(path, allow_pickle=False) as data:
-        names = list(data.files)
-        key = next((k for k in ("contexts", "embeddings") if k in names), None)
-        arrays = [n for n in names if n != "ids"]
+def _npz(path: Path) -> tuple[np.ndarray, list[str] | None]:
+    with open_npz(path, WHAT) as data:
+        key = next((k for k in ("contexts", "embeddings") if k in data), None)
+        arrays = [n for n in data.names if n != "ids"]
         if key is None and len(arrays) == 1:
             key = arrays[0]
         if key is None:
             raise FsbenchError(
-                f"context file {path}: expected an array 'contexts' or 'embeddings', has {names}"
+                f"{WHAT} {path}: expected an array 'contexts' or 'embeddings', has {data.names}"
             )
-        vectors = data[key]
-        id_key = next((k for k in ("ids", "paths") if k in names), None)
-        ids = [str(i) for i in data[id_key]] if id_key else None
-    return vectors, ids or [str(i) for i in range(len(vectors))]
+        vectors = _numbers(data[key], path, f"array {key!r}")
+        id_key = next((k for k in ("ids", "paths") if k in data), None)
+        if id_key is None:
+            return vectors, None
+        ids = data[id_key]
+    if ids.ndim != 1:
+        raise FsbenchError(f"{WHAT} {path}: array {id_key!r} must be 1-D, has shape {ids.shape}")
+    return vectors, [str(i) for i in ids]
 
 
 def load_contexts(path: Path, dim: int, normalize: bool = False) -> Contexts:
     """Read a context file, check shape (N, dim) and finiteness; optionally L2-normalise rows."""
     path = Path(path)
-    if not path.is_file():
-        raise FsbenchError(f"context file {path}: no such file")
+    ids: list[str] | None = None
     if path.suffix == ".npz":
         vectors, ids = _npz(path)
-    elif zipfile.is_zipfile(path) or path.suffix in (".pt", ".pth"):
+    elif path.is_file() and (zipfile.is_zipfile(path) or path.suffix in (".pt", ".pth")):
         vectors, ids = _torch_saved_dict(path)
     else:
-        try:
-            vectors = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise FsbenchError(f"context file {path}: not a plain .npy array ({exc})") from exc
-        ids = [str(i) for i in range(len(vectors))]
-    vectors = np.asarray(vectors)
+        vectors = _numbers(load_npy(path, WHAT), path, "the array")
     if vectors.ndim != 2 or vectors.shape[1] != dim:
         raise FsbenchError(
-            f"context file {path}: expected vectors of dimension {dim}, got shape {vectors.shape}"
+            f"{WHAT} {path}: expected vectors of dimension {dim}, got shape {vectors.shape}"
         )
+    ids = ids or [str(i) for i in range(len(vectors))]
     if len(ids) != len(vectors):
-        raise FsbenchError(f"context file {path}: {len(ids)} ids for {len(vectors)} vectors")
+        raise FsbenchError(f"{WHAT} {path}: {len(ids)} ids for {len(vectors)} vectors")
     bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
     if bad.size:
         raise FsbenchError(
-            f"context file {path}: {bad.size} vectors contain NaN or inf (first: row {bad[0]})"
+            f"{WHAT} {path}: {bad.size} vectors contain NaN or inf (first: row {bad[0]})"
         )
     tensor = torch.from_numpy(vectors.astype(np.float32))
     if normalize:

@@ -31,7 +31,7 @@ def test_pyeer_files_and_a_distance_file_in_bob_columns(tmp_path, capsys):
     )
     sim = json.loads((tmp_path / "sim" / "scores.json").read_text())
     assert (sim["n_genuine"], sim["n_impostor"], sim["convention"]) == (200, 2000, "pyeer")
-    assert sim["input"]["format"] == "one-per-line"
+    assert sim["input"]["file_format"] == "one-per-line"
     assert (tmp_path / "sim" / "histogram.png").exists()
 
     (bob_file,) = write_score_files(tmp_path / "d.txt", -genuine, -impostor, "bob-4col")

@@ -35,7 +35,7 @@ def test_writes_json_and_figure(tmp_path, capsys):
     }  # fmt: skip
     assert required <= report.keys()
     assert (report["n_genuine"], report["n_impostor"]) == (30 * 6, 120 * 119 // 2 - 180)
-    assert report["input"]["sha256"] and report["provenance"]["fsbench_version"]
+    assert report["input"]["sha256"] and report["provenance"]["version"]
     assert (out / "histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "FMR100" in capsys.readouterr().out
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -20,3 +22,18 @@ def make_images(identities: int = 3, per_identity: int = 4, size: int = 32, seed
 @pytest.fixture
 def images():
     return make_images()
+
+
+@pytest.fixture
+def deny_listing(monkeypatch):
+    """Deny listing each folder passed to it, as chmod 000 would (tests may run as root)."""
+    denied: set[Path] = set()
+    real = Path.iterdir
+
+    def iterdir(self):
+        if self in denied:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    return denied.add

@@ -134,7 +134,6 @@ def test_missing_landmark_rows_are_named_or_reported(tmp_path):
 
 
 def test_dlib_fallback_policy_is_counted(tmp_path):
-    pytest.importorskip("dlib")
     images = {"x": [np.full((64, 64, 3), 90, np.uint8), np.full((64, 64, 3), 30, np.uint8)]}
     write_folder_dataset(tmp_path / "src", images)
     report = align_dataset(tmp_path / "src", tmp_path / "a")
@@ -170,7 +169,6 @@ def test_dlib_alignment_is_equivariant_on_generated_faces():
 
     Faces come from the shipped DCGAN (seed 0, faces 6 and 13 are detected frontally).
     """
-    pytest.importorskip("dlib")
     import cv2
     import torch
 
@@ -195,7 +193,6 @@ def test_dlib_alignment_is_equivariant_on_generated_faces():
 
 
 def test_align_grid_dataset_names_tiles_by_number(tmp_path):
-    pytest.importorskip("dlib")
     from facesynth_bench.data.layouts import GridSpec
     from facesynth_bench.data.writers import write_grid_dataset
 
@@ -220,7 +217,6 @@ def test_centred_face_landmarker_aligns_rotated_generated_faces():
 
     Eyes are re-detected (HOG + 68 points) on the output; a plain resize misses by more.
     """
-    pytest.importorskip("dlib")
     import cv2
     import torch
 
@@ -252,3 +248,141 @@ def test_centred_face_landmarker_aligns_rotated_generated_faces():
     assert align_face(blank, landmarker, "skip") == (None, "failed")
     resized, action = align_face(blank, landmarker, "resize")
     assert action == "resized" and resized.shape == (112, 112, 3)
+
+
+def test_non_finite_landmarks_are_refused_naming_file_and_line(tmp_path):
+    path = tmp_path / "lm.txt"
+    good = _landmark_line("a.jpg", ARCFACE_TEMPLATE)
+    bad = ARCFACE_TEMPLATE.copy()
+    bad[2, 0] = np.nan
+    path.write_text(f"{good}\n{_landmark_line('b.jpg', bad)}\n")
+    with pytest.raises(FsbenchError, match=r"lm\.txt:2: non-finite coordinate for 'b\.jpg'"):
+        read_landmarks_file(path)
+    path.write_text(good.replace("38.2946", "inf", 1) + "\n")
+    with pytest.raises(FsbenchError, match=r"lm\.txt:1: non-finite coordinate"):
+        read_landmarks_file(path)
+    with pytest.raises(FsbenchError, match="points must be finite numbers"):
+        similarity_transform(bad, ARCFACE_TEMPLATE)
+    path.write_text(_landmark_line("c.jpg", np.ones((5, 2))) + "\n")
+    with pytest.raises(FsbenchError, match=r"lm\.txt:1: the 5 points of 'c\.jpg' coincide"):
+        read_landmarks_file(path)
+
+
+def test_binary_landmarks_file_is_named(tmp_path):
+    (tmp_path / "lm.txt").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(FsbenchError, match=r"landmarks file .*lm\.txt: not UTF-8 text"):
+        read_landmarks_file(tmp_path / "lm.txt")
+
+
+def test_a_non_empty_destination_is_refused_before_any_work(tmp_path):
+    _, _, lines = _photo_dataset(tmp_path)
+    (tmp_path / "lm.txt").write_text("\n".join(lines) + "\n")
+    dst = tmp_path / "dst"
+    (dst / "p0").mkdir(parents=True)
+    (dst / "p0" / "old.png").write_bytes(b"kept")
+    with pytest.raises(FsbenchError, match=rf"output folder {dst} is not empty") as caught:
+        align_dataset(tmp_path / "src", dst, landmarks=tmp_path / "lm.txt")
+    assert "--" not in str(caught.value)
+    assert sorted(p.name for p in dst.rglob("*")) == ["old.png", "p0"]
+    (dst / "p0" / "old.png").unlink()
+    (dst / "p0").rmdir()
+    report = align_dataset(tmp_path / "src", dst, landmarks=tmp_path / "lm.txt")  # empty: fine
+    assert report.counts["aligned"] == 4 and (dst / "p1" / "1.png").is_file()
+
+
+def test_destinations_inside_the_source_or_files_are_refused(tmp_path):
+    _photo_dataset(tmp_path)
+    with pytest.raises(FsbenchError, match="must not lie inside the source dataset"):
+        align_dataset(tmp_path / "src", tmp_path / "src" / "aligned")
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(FsbenchError, match=r"out: exists and is not a folder"):
+        align_dataset(tmp_path / "src", tmp_path / "out")
+
+
+def test_a_failed_run_leaves_no_output_so_a_rerun_can_use_the_folder(tmp_path):
+    _, _, lines = _photo_dataset(tmp_path)
+    (tmp_path / "lm.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "src" / "p1" / "1.png").write_bytes(b"not a png")  # fails when loaded
+    dst = tmp_path / "dst"
+    with pytest.raises(FsbenchError, match=r"p1/1\.png: .*skip_bad skips") as caught:
+        align_dataset(tmp_path / "src", dst, landmarks=tmp_path / "lm.txt")
+    assert "--" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lm.txt", "src"]  # no staging left
+    report = align_dataset(tmp_path / "src", dst, landmarks=tmp_path / "lm.txt", skip_bad=True)
+    assert report.counts == {"aligned": 3, "resized": 0, "failed": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dst", "lm.txt", "src"]
+
+
+def test_staging_left_by_a_killed_run_is_named(tmp_path):
+    _photo_dataset(tmp_path)
+    (tmp_path / ".dst.aligning").mkdir()
+    with pytest.raises(FsbenchError, match=r"\.dst\.aligning is left from an interrupted align"):
+        align_dataset(tmp_path / "src", tmp_path / "dst")
+
+
+def test_missing_rows_are_refused_before_anything_is_written(tmp_path):
+    _, _, lines = _photo_dataset(tmp_path)
+    (tmp_path / "lm.txt").write_text("\n".join(lines[1:3]) + "\n")
+    with pytest.raises(FsbenchError, match=r"p0/0\.png \(and 1 more\): no row in the landmarks"):
+        align_dataset(tmp_path / "src", tmp_path / "dst", landmarks=tmp_path / "lm.txt")
+    assert not (tmp_path / "dst").exists()
+
+
+@pytest.mark.parametrize("workers", [-1, 1.5])
+def test_bad_worker_counts_are_refused_naming_the_value(tmp_path, workers):
+    _photo_dataset(tmp_path)
+    with pytest.raises(FsbenchError, match=rf"got {workers}"):
+        align_dataset(tmp_path / "src", tmp_path / "dst", num_workers=workers)
+    assert not (tmp_path / "dst").exists()
+
+
+def test_align_option_errors_name_values_not_flags(tmp_path):
+    _photo_dataset(tmp_path)
+    calls = {
+        "on_miss policy 'drop'": lambda: align_dataset(
+            tmp_path / "src", tmp_path / "a", on_miss="drop"
+        ),
+        "landmarks file": lambda: align_dataset(
+            tmp_path / "src", tmp_path / "b", landmarks=tmp_path / "missing.txt"
+        ),
+        "dataset": lambda: align_dataset(tmp_path / "nowhere", tmp_path / "c"),
+    }
+    for expected, call in calls.items():
+        with pytest.raises(FsbenchError) as caught:
+            call()
+        assert expected in str(caught.value) and "--" not in str(caught.value)
+
+
+def test_empty_dataset_is_refused(tmp_path):
+    (tmp_path / "src").mkdir()
+    with pytest.raises(FsbenchError, match=r"src: no images to align"):
+        align_dataset(tmp_path / "src", tmp_path / "dst", layout="folder")
+
+
+def test_unreadable_identity_folder_is_reported_or_named(tmp_path, deny_listing):
+    _, _, lines = _photo_dataset(tmp_path)
+    (tmp_path / "lm.txt").write_text("\n".join(lines) + "\n")
+    deny_listing(tmp_path / "src" / "p1")
+    with pytest.raises(FsbenchError, match=r"p1/: cannot read folder \(Permission denied\)"):
+        align_dataset(tmp_path / "src", tmp_path / "dst", landmarks=tmp_path / "lm.txt")
+    report = align_dataset(
+        tmp_path / "src", tmp_path / "dst", landmarks=tmp_path / "lm.txt", skip_bad=True
+    )
+    assert report.counts == {"aligned": 2, "resized": 0, "failed": 1}
+    assert report.failed == [{"path": "p1/", "reason": "cannot read folder (Permission denied)"}]
+
+
+def test_a_failed_write_is_named_and_leaves_no_output(tmp_path, monkeypatch):
+    import facesynth_bench.data.align as align_module
+
+    _, _, lines = _photo_dataset(tmp_path)
+    (tmp_path / "lm.txt").write_text("\n".join(lines) + "\n")
+
+    def full_disk(path, image):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(align_module, "write_image", full_disk)
+    dst = tmp_path / "dst"
+    with pytest.raises(FsbenchError, match=r"dst/p0/0\.png: cannot write \(No space left"):
+        align_dataset(tmp_path / "src", dst, landmarks=tmp_path / "lm.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lm.txt", "src"]

@@ -7,11 +7,14 @@ from facesynth_bench.data.image_io import decode_image, encode_image
 from facesynth_bench.data.layouts import (
     FolderLayout,
     GridSpec,
+    Skipped,
+    describe_skipped,
     detect_layout,
     grid_spec,
     natural_key,
     open_layout,
 )
+from facesynth_bench.data.subsets import select_subset
 from facesynth_bench.data.writers import (
     write_flat_dataset,
     write_folder_dataset,
@@ -94,7 +97,7 @@ def test_natural_order_and_detection_errors(tmp_path):
     assert sorted(["id10", "id2", "id1"], key=natural_key) == ["id1", "id2", "id10"]
     with pytest.raises(FsbenchError, match="no identity folders"):
         detect_layout(tmp_path)
-    with pytest.raises(FsbenchError, match="needs --grid-tile"):
+    with pytest.raises(FsbenchError, match="the grid layout needs a tile size and columns"):
         open_layout(tmp_path, "grid")
 
 
@@ -108,13 +111,13 @@ def test_grid_filler_tiles_are_refused_unless_counted(tmp_path):
     assert [path for _, _, path in read] == [f"007.png#{i}" for i in range(6)]
     assert all(np.array_equal(a, b) for (a, _, _), b in zip(read, tiles, strict=True))
     _, skipped = open_layout(tmp_path, "grid", grid=GridSpec(32, 4, images=9)).scan()
-    assert skipped[0].reason == "holds 8 tiles, fewer than --grid-images 9"
+    assert skipped[0].reason == "holds 8 tiles, fewer than the 9 to read"
 
 
 def test_grid_options_are_validated():
     with pytest.raises(FsbenchError, match="must be positive"):
         GridSpec(0, 4)
-    with pytest.raises(FsbenchError, match="need both --grid-tile and --grid-columns"):
+    with pytest.raises(FsbenchError, match="a grid needs both a tile size and a column count"):
         grid_spec(112, None)
     assert grid_spec(None, None) is None
     assert grid_spec(112, 4, images=50) == GridSpec(112, 4, 0, 50)
@@ -139,5 +142,56 @@ def test_lexicographic_default_matches_sorted_and_natural_is_numeric(tmp_path, w
     natural, _ = open_layout(tmp_path, order="natural").scan()
     assert [r.identity for r in natural[::12]] == ["1", "2", "10"]
     assert [Path(r.path).stem[-2:].lstrip("/_") for r in natural[:4]] == ["0", "1", "2", "3"]
-    with pytest.raises(FsbenchError, match="--order 'random'"):
+    with pytest.raises(FsbenchError, match="sample order 'random'"):
         open_layout(tmp_path, order="random")
+
+
+def test_unreadable_identity_folder_is_skipped_and_named(tmp_path, images, deny_listing):
+    write_folder_dataset(tmp_path, images)
+    deny_listing(tmp_path / "id1")
+    refs, skipped = FolderLayout(tmp_path).scan()
+    assert {r.identity for r in refs} == {"id0", "id2"}
+    assert [(s.path, s.reason) for s in skipped] == [
+        ("id1/", "cannot read folder (Permission denied)")
+    ]
+    with pytest.raises(FsbenchError, match=r"id1/: cannot read folder \(Permission denied\)"):
+        _read_all(FolderLayout(tmp_path))
+
+
+@pytest.mark.parametrize("layout", ["auto", "folder", "flat"])
+def test_unreadable_dataset_root_is_one_named_error(tmp_path, images, deny_listing, layout):
+    write_folder_dataset(tmp_path, images)
+    deny_listing(tmp_path)
+    with pytest.raises(FsbenchError, match=r"cannot list it \(Permission denied\)") as caught:
+        open_layout(tmp_path, layout).scan()
+    assert str(tmp_path) in str(caught.value)
+
+
+def test_library_errors_name_values_not_command_line_flags(tmp_path):
+    (tmp_path / "file").write_text("x")
+    calls = {
+        "not a directory": lambda: open_layout(tmp_path / "file", "folder"),
+        "no identity folders": lambda: detect_layout(tmp_path),
+        "layout 'rows'": lambda: open_layout(tmp_path, "rows"),
+        "sample order 'random'": lambda: open_layout(tmp_path, "flat", order="random"),
+        "0 px tiles": lambda: GridSpec(0, 4),
+        "tile None, columns 4": lambda: grid_spec(None, 4),
+        "at most 0 identities": lambda: select_subset([], max_identities=0),
+        "at most -1 images per identity": lambda: select_subset([], max_images=-1),
+    }
+    for expected, call in calls.items():
+        with pytest.raises(FsbenchError) as caught:
+            call()
+        assert expected in str(caught.value) and "--" not in str(caught.value)
+    skipped = [Skipped("a.txt", "not an image file (by extension)")]
+    assert "--" not in describe_skipped(skipped)
+
+
+def test_grid_too_large_to_open_is_skipped_not_a_traceback(tmp_path, monkeypatch):
+    from PIL import Image
+
+    write_grid_dataset(tmp_path, {"001": [np.full((32, 32, 3), 9, np.uint8)] * 4}, columns=2)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 64x64 > 2 x 100 pixels: a "bomb"
+    refs, skipped = open_layout(tmp_path, "grid", grid=GridSpec(32, 2)).scan()
+    assert refs == [] and skipped[0].path == "001.png"
+    assert skipped[0].reason.startswith("not a readable image")

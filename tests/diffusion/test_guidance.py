@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
+from fixture_files import FIXTURES
 from safetensors.torch import load_file
 
 from facesynth_bench.backends.idiff_face.loader import IDiffFaceDenoiser, unet_config_from
@@ -18,8 +18,6 @@ from facesynth_bench.diffusion.guidance import (
     two_pass_guidance,
 )
 from facesynth_bench.errors import FsbenchError
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "fixtures"
 
 T = 1000
 
@@ -60,8 +58,6 @@ def test_bad_schedules_are_refused() -> None:
 
 @pytest.fixture(scope="module")
 def small_denoiser() -> IDiffFaceDenoiser:
-    if not FIXTURES.is_dir():
-        pytest.skip("fixtures not present")
     tensors = load_file(str(FIXTURES / "idiff_unet_small.safetensors"))
     args = json.loads((FIXTURES / "idiff_unet_small.json").read_text())["constructor_args"]
     unet = ConditionalUNet(unet_config_from(args)).eval()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import numpy as np
@@ -74,7 +73,6 @@ def test_blocked_scan_equals_brute_force(strategy: str) -> None:
         assert chosen.indices.tolist() == expected.tolist()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("faiss") is None, reason="faiss not installed")
 @pytest.mark.parametrize("strategy", ["far", "close"])
 def test_faiss_equals_the_blocked_scan(strategy: str) -> None:
     pool = torch.randn(500, 32, generator=torch.Generator().manual_seed(1))

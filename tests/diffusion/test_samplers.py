@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
+from fixture_files import FIXTURES
 from gaussian_toy import GaussianOptimalDenoiser, marginal_std
 from safetensors.torch import load_file
 
@@ -23,13 +23,9 @@ from facesynth_bench.diffusion.schedules import NoiseSchedule, cosine_betas, lin
 from facesynth_bench.errors import FsbenchError
 from facesynth_bench.registry import Registry
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "fixtures"
-
 
 def test_linear_schedule_matches_the_original_buffers() -> None:
     path = FIXTURES / "idiff_ddpm_schedule_linear_T1000.safetensors"
-    if not path.is_file():
-        pytest.skip("fixtures not present")
     buffers = load_file(str(path))
     schedule = NoiseSchedule(linear_betas(1000))
     torch.testing.assert_close(schedule.betas.float(), buffers["betas"], atol=3e-9, rtol=0)

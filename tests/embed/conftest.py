@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from recipe_iresnet18 import FIXTURES, recipe_state_dict
+from fixture_files import FIXTURES
+from recipe_iresnet18 import recipe_state_dict
 
 
 @pytest.fixture(scope="session")
 def recipe_weights():
-    if not FIXTURES.is_dir():
-        pytest.skip(f"reference fixtures not found at {FIXTURES}")
     return recipe_state_dict()
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import numpy as np
 import torch
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "fixtures"
+from fixture_files import FIXTURES
 
 
 def read_key_list(name: str) -> list[tuple[str, tuple[int, ...], str]]:

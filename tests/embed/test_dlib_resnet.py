@@ -1,10 +1,9 @@
+import dlib
 import numpy as np
 import pytest
 
 from facesynth_bench.embed.registry import create_embedder
 from facesynth_bench.errors import FsbenchError
-
-dlib = pytest.importorskip("dlib")
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,6 @@ import torch
 from facesynth_bench.embed.registry import create_embedder
 from facesynth_bench.errors import FsbenchError
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")  # torch's ONNX exporter needs it (dev extra)
-
 
 class TinyRecognition(torch.nn.Module):
     def __init__(self):

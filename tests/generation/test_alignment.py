@@ -18,8 +18,6 @@ from facesynth_bench.generation import runner
 from facesynth_bench.generation.runner import GenerationRequest, generate
 from facesynth_bench.specs import load_preset
 
-pytest.importorskip("dlib")
-
 TINY = "tiny-adaptdiff-ddim50"
 
 

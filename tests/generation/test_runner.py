@@ -203,11 +203,11 @@ def test_context_files_with_code_are_refused_unrun(tmp_path, capsys) -> None:
 
     zipped = tmp_path / "evil.npy"
     torch.save({"0": _Payload()}, zipped)
-    with pytest.raises(FsbenchError, match=r"evil\.npy: not a safe torch-saved dict"):
+    with pytest.raises(FsbenchError, match=r"evil\.npy: refused"):
         load_contexts(zipped, 16)
     raw = tmp_path / "raw.npy"
     raw.write_bytes(pickle.dumps({"0": _Payload()}))
-    with pytest.raises(FsbenchError, match=r"raw\.npy: not a plain \.npy array"):
+    with pytest.raises(FsbenchError, match=r"raw\.npy: not a \.npy array"):
         load_contexts(raw, 16)
     assert "pwned" not in capsys.readouterr().out
 

@@ -1,6 +1,8 @@
 """Each convention against hand-computed answers and the library it reproduces."""
 
+import bob.measure as bob_measure
 import numpy as np
+import pyeer.eer_info as pyeer_info
 import pytest
 from scipy.interpolate import interp1d
 from scipy.optimize import brentq
@@ -9,9 +11,6 @@ from sklearn.metrics import roc_curve
 from facesynth_bench.errors import FsbenchError
 from facesynth_bench.metrics.conventions import CONVENTIONS
 from facesynth_bench.metrics.error_curve import curve_from_scores
-
-bob_measure = pytest.importorskip("bob.measure")
-pyeer_info = pytest.importorskip("pyeer.eer_info")
 
 GENUINE = np.array([0.6, 0.95])
 IMPOSTOR = np.array([0.1, 0.5, 0.9])

@@ -4,7 +4,6 @@ import numpy as np
 from rich.console import Console
 
 from facesynth_bench.metrics.error_curve import curve_from_scores
-from facesynth_bench.report.provenance import provenance
 from facesynth_bench.report.score_plots import plot_score_histograms, score_densities
 from facesynth_bench.report.separability_table import separability_table
 
@@ -43,9 +42,3 @@ def test_table_shows_only_rows_some_run_has():
     text = console.export_text()
     assert "0.1000" in text and "0.2000" in text and "FDR" in text
     assert "identities" not in text
-
-
-def test_provenance_records_versions_and_time():
-    record = provenance(1.5)
-    assert record["elapsed_s"] == 1.5
-    assert record["fsbench_version"] and record["torch"] and record["date_utc"].endswith("+00:00")

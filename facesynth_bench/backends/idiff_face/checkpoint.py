@@ -1,22 +1,20 @@
 """Safe reading of IDiff-Face checkpoints and validation against our modules.
 
-Checkpoints are read with `torch.load(weights_only=True)` (no pickled code runs) or
-safetensors. Key or shape mismatches raise an FsbenchError listing the first few.
+Checkpoints are read through safe_loading (weights-only torch or safetensors: no pickled
+code runs). Key or shape mismatches raise an FsbenchError listing the first few.
 """
 
 from __future__ import annotations
 
-import pickle
 import re
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
-from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.safe_loading import load_tensor_file
 
 EPS_PREFIX = "eps_model."
 SCHEDULE_BUFFERS = (
@@ -34,16 +32,7 @@ MAX_LISTED = 5
 
 def read_state_dict(path: Path) -> dict[str, Tensor]:
     """Tensors of a .safetensors file or a torch-saved state dict, without running pickles."""
-    path = Path(path)
-    if not path.is_file():
-        raise FsbenchError(f"checkpoint {path}: no such file")
-    try:
-        if path.suffix == ".safetensors":
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, OSError, ValueError) as exc:
-        raise FsbenchError(f"checkpoint {path}: cannot read it safely: {exc}") from exc
+    state = load_tensor_file(path, "checkpoint")
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):

@@ -19,7 +19,6 @@ import contextlib
 import copy
 import hashlib
 import io
-import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from facesynth_bench.devices import autocast_for
 from facesynth_bench.diffusion.parameterisation import check_prediction, training_target
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.safe_loading import load_torch
 from facesynth_bench.seeding import seed_words
 
 CHECKPOINT_FORMAT = "facesynth-bench/latent-dcgan-training"
@@ -270,10 +270,7 @@ class Trainer:
     def load_checkpoint(self, path: Path) -> None:
         """Continue from a checkpoint of the same data, architecture and settings."""
         path = Path(path)
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, OSError, EOFError) as exc:
-            raise FsbenchError(f"training checkpoint {path}: unreadable ({exc})") from exc
+        state = load_torch(path, "training checkpoint")
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise FsbenchError(f"training checkpoint {path}: not a latent-dcgan training file")
         expected = {

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
+from fixture_files import FIXTURES
 from safetensors.torch import load_file
 
 from facesynth_bench.backends.idiff_face.loader import IDiffFaceDenoiser, unet_config_from
 from facesynth_bench.backends.idiff_face.unet import ConditionalUNet
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "reference" / "fixtures"
 pytestmark = [
     pytest.mark.cuda,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"),
-    pytest.mark.skipif(not FIXTURES.is_dir(), reason="reference fixtures not present"),
 ]
 
 

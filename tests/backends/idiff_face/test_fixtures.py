@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
+from fixture_files import FIXTURES
 from safetensors.torch import load_file
 
 from facesynth_bench.backends.idiff_face.loader import unet_config_from
@@ -18,10 +18,7 @@ from facesynth_bench.backends.idiff_face.unet import (
 )
 from facesynth_bench.backends.idiff_face.vq_f4 import VQConfig, VQDecoder, VQEncoder
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "reference" / "fixtures"
 ATOL = 1e-5
-
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="reference fixtures not present")
 
 
 def _split(name: str) -> tuple[dict, dict]:

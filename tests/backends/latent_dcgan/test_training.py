@@ -142,7 +142,7 @@ def test_resume_refuses_other_settings_data_or_a_foreign_file(tmp_path):
     longer.load_checkpoint(tmp_path / "run.pt")
     assert longer.step == 4
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(FsbenchError, match=r"junk\.pt: unreadable"):
+    with pytest.raises(FsbenchError, match=r"junk\.pt: not a torch file"):
         trainer.load_checkpoint(tmp_path / "junk.pt")
 
 
@@ -207,7 +207,7 @@ def test_cli_builds_the_set_trains_and_records_the_command(tmp_path, capsys):
     assert main(args(6)) == 0
     record = json.loads((run / "latent_dcgan_denoiser.json").read_text())
     assert record["steps"] == 6 and record["data"]["size"] == 6
-    assert "--size 6" in record["command"] and "--seed 0" in record["command"]
+    assert "--size 6" in record["reproduce"] and "--seed 0" in record["reproduce"]
     assert record["training_set"]["spec"]["embedder"]["embedder"] == "dlib"
     model, header = load_denoiser(run / "latent_dcgan_denoiser.safetensors")
     assert header["final_loss"] == record["final_loss"] and model.config.depth == 1
