@@ -100,12 +100,12 @@ class SpecFolders:
         path = files.get(name, Path(name))
         if not overrides:
             return build(data, path)
-        check(nest_overrides(overrides), Path("overrides"))
         listed = ", ".join(f"{key}={value!r}" for key, value in overrides.items())
         try:
+            check(nest_overrides(overrides), Path("overrides"))
             return build(apply_overrides(data, overrides), path)
         except FsbenchError as exc:
-            raise FsbenchError(f"{exc} (with overrides {listed})") from exc
+            raise FsbenchError(f"{exc} (with overrides {listed})", parameter="overrides") from exc
 
     def load_all(
         self,
@@ -214,15 +214,21 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, equals, raw = text.partition("=")
     key, raw = key.strip(), raw.strip()
     if not equals or not key:
-        raise FsbenchError(f"override {text!r}: expected KEY=VALUE, e.g. sampler.steps=50")
+        raise FsbenchError(
+            f"override {text!r}: expected KEY=VALUE, e.g. sampler.steps=50", parameter="overrides"
+        )
     try:
         value = tomllib.loads(f"value = {raw}")["value"]
     except tomllib.TOMLDecodeError as exc:
         if not raw or raw[0] in "[{\"'":
-            raise FsbenchError(f"override {text!r}: {raw!r} is not a TOML value ({exc})") from exc
+            raise FsbenchError(
+                f"override {text!r}: {raw!r} is not a TOML value ({exc})", parameter="overrides"
+            ) from exc
         value = raw
     if isinstance(value, datetime.date | datetime.time):
-        raise FsbenchError(f"override {text!r}: dates and times are not preset values")
+        raise FsbenchError(
+            f"override {text!r}: dates and times are not preset values", parameter="overrides"
+        )
     return key, value
 
 

@@ -56,7 +56,7 @@ def generate_command(
     presets: list[Path] = typer.Option(
         [], "--presets", help="Extra preset folder (repeatable); also $FSBENCH_GENERATORS_PATH."
     ),
-    settings: list[str] = typer.Option(
+    overrides: list[str] = typer.Option(
         [],
         "--set",
         metavar="KEY=VALUE",
@@ -66,7 +66,6 @@ def generate_command(
     ),
 ) -> None:
     """Generate N identities x M images; resumable, reproducible, torchrun-aware."""
-    from facesynth_bench.data.align import ON_MISS
     from facesynth_bench.errors import FsbenchError
     from facesynth_bench.generation.runner import (
         DATASET_JSON,
@@ -74,14 +73,13 @@ def generate_command(
         OutputNotEmptyError,
         generate,
     )
+    from facesynth_bench.output_paths import prepare_output_folder
     from facesynth_bench.specs import load_preset
 
     if on_miss is not None and not align:
         raise FsbenchError("--on-miss applies to --align only; add --align or drop --on-miss")
-    if on_miss is not None and on_miss not in ON_MISS:
-        raise FsbenchError(f"--on-miss {on_miss!r}: expected one of {', '.join(ON_MISS)}")
     request = GenerationRequest(
-        preset=load_preset(generator, presets, _overrides(settings)),
+        preset=load_preset(generator, presets, _overrides(overrides)),
         identities=identities,
         images_per_identity=images_per_identity,
         out=out,
@@ -94,6 +92,7 @@ def generate_command(
         align=align,
         on_miss=on_miss or "resize",
     )
+    prepare_output_folder(out)
     with progress_callback(f"{generator}: sampling") as progress:
         try:
             result = generate(request, progress)
@@ -117,12 +116,9 @@ def _overrides(settings: list[str]) -> dict[str, object]:
 
     overrides: dict[str, object] = {}
     for text in settings:
-        try:
-            key, value = parse_override(text)
-        except FsbenchError as exc:
-            raise FsbenchError(f"--set: {exc}") from exc
+        key, value = parse_override(text)
         if key in overrides:
-            raise FsbenchError(f"--set {key} is given twice")
+            raise FsbenchError(f"--set {key} is given twice; give each key once")
         overrides[key] = value
     return overrides
 

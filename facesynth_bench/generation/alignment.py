@@ -33,6 +33,7 @@ from facesynth_bench.data.align import (
     align_face,
 )
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.records import RunClock
 from facesynth_bench.specs import GeneratorPreset
 
 ALIGN_PARTS = ".align-parts"
@@ -58,7 +59,9 @@ def describe_alignment(settings: dict[str, Any] | None) -> str:
 def check_on_miss(on_miss: str) -> None:
     """Refuse an unknown policy for faces without landmarks."""
     if on_miss not in ON_MISS:
-        raise FsbenchError(f"on_miss policy {on_miss!r}: expected one of {', '.join(ON_MISS)}")
+        raise FsbenchError(
+            f"on_miss policy {on_miss!r}: expected one of {', '.join(ON_MISS)}", parameter="on_miss"
+        )
 
 
 def check_alignable(
@@ -68,13 +71,15 @@ def check_alignable(
     if capabilities.aligned_output:
         raise FsbenchError(
             f"preset {preset.name}: backend {preset.backend} writes aligned face crops already "
-            f"(embedders resize them to {ALIGNED_SIZE}x{ALIGNED_SIZE}); generate them unaligned"
+            f"(embedders resize them to {ALIGNED_SIZE}x{ALIGNED_SIZE}); generate them unaligned",
+            parameter="align",
         )
     size = (preset.image_size,) * 2 if preset.image_size is not None else image_size
     if tuple(size) == (ALIGNED_SIZE, ALIGNED_SIZE):
         raise FsbenchError(
             f"preset {preset.name} writes {ALIGNED_SIZE}x{ALIGNED_SIZE} images already; "
-            "generate them unaligned"
+            "generate them unaligned",
+            parameter="align",
         )
 
 
@@ -138,7 +143,7 @@ def read_misses(out: Path) -> dict[str, str]:
     return misses
 
 
-def finish_alignment(out: Path, on_miss: str, total: int) -> dict[str, int]:
+def finish_alignment(out: Path, on_miss: str, total: int, clock: RunClock) -> dict[str, int]:
     """Merge the batch records into align_report.json; the counts of the whole run."""
     out = Path(out)
     misses = read_misses(out)
@@ -154,6 +159,6 @@ def finish_alignment(out: Path, on_miss: str, total: int) -> dict[str, int]:
         "resized": len(report.resized),
         "failed": len(report.failed),
     }
-    report.write(out, "fsbench generate --align")
+    report.write(out, "fsbench generate --align", clock)
     shutil.rmtree(out / ALIGN_PARTS, ignore_errors=True)
     return report.counts

@@ -126,7 +126,8 @@ def check_run_size(
         raise FsbenchError(
             f"{identities:,} identities need about {_gib(need)} of memory for their "
             f"{context_dim}-d contexts{' and negatives' if guided else ''}, but "
-            f"{_gib(memory)} is available; generate fewer identities per run"
+            f"{_gib(memory)} is available; generate fewer identities per run",
+            parameter="identities",
         )
     fresh = not out.is_dir() or not any(out.iterdir())
     files = free_files(out) if files is None and fresh else files
@@ -134,7 +135,8 @@ def check_run_size(
     if files is not None and images + identities > files:
         raise FsbenchError(
             f"{identities:,} x {images_per_identity:,} images need {images + identities:,} "
-            f"files and folders, but the file system of {out} has room for {files:,} more"
+            f"files and folders, but the file system of {out} has room for {files:,} more",
+            parameter="identities",
         )
 
 

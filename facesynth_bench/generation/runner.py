@@ -55,6 +55,7 @@ from facesynth_bench.generation.distributed import init_ranks, rank_device
 from facesynth_bench.generation.images import png_bytes, to_uint8
 from facesynth_bench.generation.plan import Image, ImagePlan, check_run_size
 from facesynth_bench.generation.seeds import BatchNoise, image_seed
+from facesynth_bench.records import RunClock
 from facesynth_bench.specs import GeneratorPreset
 
 DATASET_JSON = "dataset.json"
@@ -89,15 +90,15 @@ class GenerationRequest:
     on_miss: str = "resize"
 
     def __post_init__(self) -> None:
-        for name, value in (
+        for parameter, value in (
             ("identities", self.identities),
-            ("images per identity", self.images_per_identity),
-            ("batch size", 1 if self.batch_size is None else self.batch_size),
+            ("images_per_identity", self.images_per_identity),
+            ("batch_size", 1 if self.batch_size is None else self.batch_size),
         ):
             if value < 1:
-                raise FsbenchError(f"{name} must be >= 1, got {value}")
+                raise FsbenchError(f"{parameter} must be >= 1, got {value}", parameter=parameter)
         if self.seed < 0:
-            raise FsbenchError(f"seed must be >= 0, got {self.seed}")
+            raise FsbenchError(f"seed must be >= 0, got {self.seed}", parameter="seed")
         check_on_miss(self.on_miss)
 
 
@@ -139,14 +140,16 @@ def _contexts(request: GenerationRequest, model: GeneratorModel) -> Contexts:
         if len(contexts) < n:
             raise FsbenchError(
                 f"context file {request.contexts}: {len(contexts)} contexts, fewer than the "
-                f"{n} identities asked for"
+                f"{n} identities asked for",
+                parameter="contexts",
             )
         return contexts.head(n)
     if preset.context_source == "backend":
         if not model.capabilities.synthetic_contexts:
             raise FsbenchError(
                 f"preset {preset.name}: backend {preset.backend} offers no synthetic contexts; "
-                "give a context file"
+                "give a context file",
+                parameter="contexts",
             )
         return model.synthetic_contexts(n, request.seed)
     return uniform_contexts(n, model.context_dim, request.seed)
@@ -184,11 +187,16 @@ def _check_output(out: Path, key: dict, resume: bool) -> None:
             "or choose an empty folder"
         )
     if not record.is_file():
-        raise FsbenchError(f"cannot resume in {out}: it has no {DATASET_JSON}, so no fsbench run")
+        raise FsbenchError(
+            f"cannot resume in {out}: it has no {DATASET_JSON}, so no fsbench run",
+            parameter="resume",
+        )
     try:
         previous = json.loads(record.read_text(encoding="utf-8")).get("run", {})
     except (OSError, ValueError, AttributeError) as exc:
-        raise FsbenchError(f"cannot resume: cannot read {record} ({exc})") from exc
+        raise FsbenchError(
+            f"cannot resume: cannot read {record} ({exc})", parameter="resume"
+        ) from exc
     different = sorted(k for k in key if previous.get(k) != key[k])
     if different:
         recorded = f", recorded with {describe_alignment(previous.get('align'))}"
@@ -196,7 +204,8 @@ def _check_output(out: Path, key: dict, resume: bool) -> None:
             f"cannot resume: {record} records a different run ({', '.join(different)} differ"
             f"{recorded if 'align' in different else ''}); "
             "use the same preset, overrides, seed, counts, batch size, contexts, checkpoint "
-            "and alignment settings, or choose an empty folder"
+            "and alignment settings, or choose an empty folder",
+            parameter="resume",
         )
 
 
@@ -275,6 +284,7 @@ def generate(
     progress: ProgressCallback | None = None,
 ) -> GenerationResult:
     """Run (or resume) a generation; `progress(done, total)` reports sampler steps."""
+    clock = RunClock()
     preset, out = request.preset, Path(request.out)
     device = resolve_device(request.device)
     ranks = init_ranks(device)
@@ -345,7 +355,7 @@ def generate(
         if ranks.world > 1 or (out / PARTS_DIR).exists():  # also parts a killed torchrun left
             _merge_manifest_parts(out)
         if request.align:
-            alignment = finish_alignment(out, request.on_miss, plan.total)
+            alignment = finish_alignment(out, request.on_miss, plan.total, clock)
         _write_run_files(out, key, model, contexts, negatives, "complete", alignment)
     ranks.barrier()
     ranks.close()

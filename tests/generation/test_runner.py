@@ -251,11 +251,11 @@ def test_overrides_are_recorded_and_part_of_the_run(preset_dir: Path, tmp_path: 
 def test_requests_name_bad_values_without_cli_flags(preset_dir: Path, tmp_path: Path) -> None:
     for field, value, message in (
         ("identities", 0, "identities must be >= 1, got 0"),
-        ("images_per_identity", -1, "images per identity must be >= 1, got -1"),
-        ("batch_size", 0, "batch size must be >= 1, got 0"),
+        ("images_per_identity", -1, "images_per_identity must be >= 1, got -1"),
+        ("batch_size", 0, "batch_size must be >= 1, got 0"),
         ("seed", -1, "seed must be >= 0, got -1"),
         ("on_miss", "drop", "on_miss policy 'drop'"),
     ):
         with pytest.raises(FsbenchError, match=message) as info:
             _request(preset_dir, tmp_path / "run", **{field: value})
-        assert "--" not in str(info.value)
+        assert "--" not in str(info.value) and info.value.parameter == field
