@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,13 @@ def test_bad_counts_name_the_flag(tmp_path: Path, capsys, option: str, value: st
         args += [option, value]
     assert main(args) == 2
     assert option in capsys.readouterr().err
+
+
+def test_a_huge_request_fails_at_once_naming_the_option(tmp_path: Path, capsys) -> None:
+    """The embedded default once grew to 22 GB on --identities 100000000000 before a check."""
+    args = ["generate", "--identities", "100000000000", "--images-per-identity", "1"]
+    start = time.perf_counter()
+    assert main([*args, "--device", "cpu", "--out", str(tmp_path / "run")]) == 1
+    assert time.perf_counter() - start < 30
+    err = " ".join(capsys.readouterr().err.split())
+    assert "100,000,000,000 identities need about" in err and "(option --identities)" in err
