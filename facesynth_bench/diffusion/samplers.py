@@ -90,20 +90,16 @@ class SamplerRule:
     uses_eta: bool = False
 
 
-def _ddpm(
-    eps: Tensor,
-    t: int,
-    t_prev: int,
-    x: Tensor,
-    schedule: NoiseSchedule,
-    eta: float,
-    noise: Tensor | None,
-) -> Tensor:
-    return ddpm_step(eps, t, t_prev, x, schedule, noise)
-
-
 SAMPLERS: Registry[SamplerRule] = Registry("sampler", group="facesynth_bench.samplers")
-SAMPLERS.register("ddpm", SamplerRule(_ddpm, lambda t, t_prev, schedule, eta: t_prev >= 0))
+SAMPLERS.register(
+    "ddpm",
+    SamplerRule(
+        lambda eps, t, t_prev, x, schedule, eta, noise: ddpm_step(
+            eps, t, t_prev, x, schedule, noise
+        ),
+        lambda t, t_prev, schedule, eta: t_prev >= 0,
+    ),
+)
 SAMPLERS.register(
     "ddim",
     SamplerRule(
