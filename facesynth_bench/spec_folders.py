@@ -3,16 +3,20 @@
 Built-ins live in a top-level folder of a checkout (`generators/`, `protocols/`) and, in an
 installed wheel, in `facesynth_bench/_bundled/<folder>`. User folders come from an
 environment variable (os.pathsep-separated) and from options, and override built-ins of
-the same name with a warning. A spec may `extends` another and override single keys.
+the same name with a warning. A spec may `extends` another and override single keys, and
+a caller may override dotted keys (`sampler.steps = 20`) of the merged spec before it is
+validated (`apply_overrides`, `parse_override`).
 """
 
 from __future__ import annotations
 
+import copy
+import datetime
 import difflib
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -84,10 +88,24 @@ class SpecFolders:
         check: Callable[[dict[str, Any], Path], None],
         build: Callable[[dict[str, Any], Path], T],
         extra: Sequence[Path] = (),
+        overrides: Mapping[str, Any] | None = None,
     ) -> T:
-        """Find, merge (`extends`), check and build the spec called `name`."""
+        """Find, merge (`extends`), override, check and build the spec called `name`.
+
+        `overrides` maps dotted keys (`sampler.steps`) to values, applied to the merged
+        spec; unknown keys and bad values are errors that name them.
+        """
         files = self.discover(extra)
-        return build(self.resolve(name, files, check), files.get(name, Path(name)))
+        data = self.resolve(name, files, check)
+        path = files.get(name, Path(name))
+        if not overrides:
+            return build(data, path)
+        listed = ", ".join(f"{key}={value!r}" for key, value in overrides.items())
+        try:
+            check(nest_overrides(overrides), Path("overrides"))
+            return build(apply_overrides(data, overrides), path)
+        except FsbenchError as exc:
+            raise FsbenchError(f"{exc} (with overrides {listed})", parameter="overrides") from exc
 
     def load_all(
         self,
@@ -153,6 +171,65 @@ def schema_checker(
                 )
 
     return check
+
+
+FIXED_KEYS = ("name", "extends")
+"""Top-level keys no override may set: they say which spec this is."""
+
+
+def nest_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys {"a.b": v} as nested tables {"a": {"b": v}}; bad keys are named."""
+    nested: dict[str, Any] = {}
+    for key, value in overrides.items():
+        parts = key.split(".")
+        if not all(part.strip() for part in parts):
+            raise FsbenchError(f"override {key!r}: expected a dotted key such as sampler.steps")
+        if parts[0] in FIXED_KEYS:
+            raise FsbenchError(f"override {key!r}: {parts[0]!r} cannot be overridden")
+        table = nested
+        for depth, part in enumerate(parts[:-1]):
+            node = table.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise FsbenchError(
+                    f"override {key!r}: {'.'.join(parts[: depth + 1])} is set as a value too"
+                )
+            table = node
+        if parts[-1] in table:
+            raise FsbenchError(f"override {key!r} is given twice")
+        table[parts[-1]] = value
+    return nested
+
+
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `data` with each dotted key set to its value (tables merged, not replaced)."""
+    nested = nest_overrides(overrides)
+    for key, value in nested.items():
+        if key in data and isinstance(value, dict) and not isinstance(data[key], dict):
+            raise FsbenchError(f"override {key}.*: {key!r} is a value, not a table")
+    return merge_tables(copy.deepcopy(data), nested)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'KEY=VALUE' -> (KEY, VALUE as a TOML value); a bare word such as close is a string."""
+    key, equals, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not equals or not key:
+        raise FsbenchError(
+            f"override {text!r}: expected KEY=VALUE, e.g. sampler.steps=50", parameter="overrides"
+        )
+    try:
+        value = tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError as exc:
+        if not raw or raw[0] in "[{\"'":
+            raise FsbenchError(
+                f"override {text!r}: {raw!r} is not a TOML value ({exc})", parameter="overrides"
+            ) from exc
+        value = raw
+    if isinstance(value, datetime.date | datetime.time):
+        raise FsbenchError(
+            f"override {text!r}: dates and times are not preset values", parameter="overrides"
+        )
+    return key, value
 
 
 def merge_tables(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -4,12 +4,15 @@ Built-ins live in `generators/` of a checkout and, in an installed wheel, in
 `facesynth_bench/_bundled/generators`. User folders come from `--presets DIR` options
 or the `FSBENCH_GENERATORS_PATH` environment variable (os.pathsep-separated) and
 override built-ins of the same name, with a warning (spec_folders.py). A preset may
-`extends` another and override single keys. Schema: see docs/plugins.md.
+`extends` another and override single keys, and a caller may override dotted keys
+(`load_preset(name, overrides={"sampler.steps": 20})`, `fsbench generate --set`), which
+are validated as the file's own keys and recorded with the preset. Schema: docs/plugins.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,8 @@ class GeneratorPreset:
     normalize_contexts: bool
     image_size: int | None
     source: str = field(compare=False)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Dotted keys set over the preset's files, e.g. {"sampler.steps": 20}."""
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved preset as JSON-able data (recorded in every dataset.json)."""
@@ -79,7 +84,7 @@ class GeneratorPreset:
     def summary(self) -> str:
         """One line: sampler, guidance, negatives, size, backend."""
         sampler = f"{self.sampler.name}-{self.sampler.steps}"
-        if self.sampler.name == "ddim":
+        if self.sampler.rule.uses_eta:
             sampler += f" eta={self.sampler.eta:g}"
         guidance = self.guidance.name
         if self.guidance.name not in ("none", "piecewise"):
@@ -101,6 +106,9 @@ def _build(data: dict[str, Any], path: Path) -> GeneratorPreset:
         if "name" not in backend:
             raise FsbenchError("[backend] needs a 'name'")
         sampler = table("sampler")
+        steps = sampler.get("steps", 1000)
+        if not isinstance(steps, int) or isinstance(steps, bool):
+            raise FsbenchError(f"[sampler] steps must be an integer, got {steps!r}")
         guidance = table("guidance")
         points = tuple((float(a), float(b)) for a, b in guidance.get("points", ()))
         negatives = table("negatives").get("strategy", "far")
@@ -127,7 +135,7 @@ def _build(data: dict[str, Any], path: Path) -> GeneratorPreset:
             backend_options=dict(backend.get("options", {})),
             sampler=Sampler(
                 str(sampler.get("name", "ddpm")),
-                int(sampler.get("steps", 1000)),
+                steps,
                 float(sampler.get("eta", 0.0)),
             ),
             guidance=GuidanceSchedule(
@@ -145,9 +153,12 @@ def _build(data: dict[str, Any], path: Path) -> GeneratorPreset:
         raise FsbenchError(f"preset {path}: bad value ({exc})") from exc
 
 
-def load_preset(name: str, extra: Sequence[Path] = ()) -> GeneratorPreset:
-    """Find, merge (`extends`) and validate the preset called `name`."""
-    return FOLDERS.load(name, _check_keys, _build, extra)
+def load_preset(
+    name: str, extra: Sequence[Path] = (), overrides: Mapping[str, Any] | None = None
+) -> GeneratorPreset:
+    """Find, merge (`extends`), override (dotted keys) and validate the preset called `name`."""
+    preset = FOLDERS.load(name, _check_keys, _build, extra, overrides)
+    return dataclasses.replace(preset, overrides=dict(overrides or {}))
 
 
 def all_presets(extra: Sequence[Path] = ()) -> list[GeneratorPreset]:

@@ -34,8 +34,8 @@ PROBE_TIMESTEPS = (300, 500, 700, 900, 990)
 def x0_error(trainer: Trainer, z0, contexts, t: int, noise) -> float:
     """Mean squared error of the x_0 implied by the live model's output at timestep t."""
     steps = torch.full((len(z0),), t)
-    alpha_bar = trainer.schedule.alpha_bars.float()[steps][:, None]
-    z_t = alpha_bar.sqrt() * z0 + (1 - alpha_bar).sqrt() * noise
+    alpha_bar = trainer.schedule.alpha_bars_at(steps, z0)
+    z_t = trainer.schedule.add_noise(z0, steps, noise)
     with torch.no_grad():
         output = trainer.model(z_t, steps, contexts)
     eps = eps_from_output(trainer.settings.prediction, output, z_t, alpha_bar)

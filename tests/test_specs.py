@@ -112,3 +112,69 @@ def test_a_folder_named_twice_is_read_once(tmp_path, monkeypatch) -> None:
     _write(user, "mine", 'extends = "adaptdiff"\n')
     monkeypatch.setenv(FOLDERS.env_var, str(user))
     assert load_preset("mine", [user]).guidance.name == "linear"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sampler.steps=20", ("sampler.steps", 20)),
+        ("guidance.w_max = 0.5", ("guidance.w_max", 0.5)),
+        ("negatives.strategy=close", ("negatives.strategy", "close")),
+        ('negatives.strategy="close"', ("negatives.strategy", "close")),
+        ("contexts.normalize=true", ("contexts.normalize", True)),
+        ("guidance.points=[[0, 1], [1, 0]]", ("guidance.points", [[0, 1], [1, 0]])),
+        ("backend.options.decoder=/x/y.pt", ("backend.options.decoder", "/x/y.pt")),
+    ],
+)
+def test_overrides_parse_as_toml_values(text: str, expected: tuple) -> None:
+    assert spec_folders.parse_override(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sampler.steps", "expected KEY=VALUE"),
+        ("=3", "expected KEY=VALUE"),
+        ("guidance.points=[[0, 1]", "is not a TOML value"),
+        ("output.size=1979-05-27", "dates and times"),
+    ],
+)
+def test_bad_overrides_are_named(text: str, message: str) -> None:
+    with pytest.raises(FsbenchError, match=message):
+        spec_folders.parse_override(text)
+
+
+def test_overrides_are_applied_before_validation_and_recorded() -> None:
+    overrides = {"sampler.steps": 20, "guidance.w_max": 2, "negatives.strategy": "close"}
+    preset = load_preset("adaptdiff", overrides=overrides)
+    assert (preset.sampler.steps, preset.guidance.w_max, preset.negatives) == (20, 2.0, "close")
+    assert preset.sampler.name == "ddpm" and preset.guidance.name == "linear"
+    assert preset.overrides == overrides
+    assert load_preset("adaptdiff").overrides == {}
+    options = load_preset("idiff-face", overrides={"backend.options.latent_size": 16})
+    assert options.backend_options == {"precision": "auto", "latent_size": 16}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"sampler.stepz": 20}, r"overrides: unknown key\(s\) \['stepz'\] in \[sampler\]"),
+        ({"colour": 1}, "overrides: unknown key 'colour'"),
+        ({"sampler.steps": "many"}, r"\[sampler\] steps must be an integer, got 'many'"),
+        ({"sampler.steps": 2.5}, "steps must be an integer"),
+        ({"negatives.strategy": "farthest"}, r"strategy 'farthest'.*with overrides"),
+        ({"name": "other"}, "'name' cannot be overridden"),
+        ({"sampler": 3}, r"\[sampler\] must be a table"),
+        ({"sampler.name.x": 3}, "unknown sampler"),
+        ({"sampler..steps": 3}, "expected a dotted key"),
+    ],
+)
+def test_bad_overrides_fail_naming_the_key(overrides: dict, message: str) -> None:
+    with pytest.raises(FsbenchError, match=message) as info:
+        load_preset("adaptdiff", overrides=overrides)
+    assert "\n" not in str(info.value)
+
+
+def test_an_override_key_given_as_value_and_table_is_refused() -> None:
+    with pytest.raises(FsbenchError, match="sampler is set as a value too"):
+        spec_folders.nest_overrides({"sampler": 1, "sampler.steps": 2})

@@ -8,7 +8,8 @@ through the entry-point group `facesynth_bench.backends`, e.g. in their pyprojec
     my_model = "my_package.backend:load"
 
 The samplers, guidance schedules and negative strategies in `facesynth_bench.diffusion`
-work with every backend unchanged: they only call `model.denoiser(x, t, context)`.
+work with every backend unchanged: they only call `model.denoiser(x, t, context)`. What a
+backend offers beyond that it declares in `model.capabilities` (`BackendCapabilities`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from torch import Tensor
 
 from facesynth_bench.diffusion.denoiser import Denoiser
 from facesynth_bench.diffusion.schedules import NoiseSchedule
+from facesynth_bench.errors import FsbenchError
 from facesynth_bench.registry import Registry
 
 
@@ -41,6 +43,31 @@ class Contexts:
         return Contexts(self.vectors[:n], self.ids[:n], self.source)
 
 
+@dataclass(frozen=True)
+class BackendCapabilities:
+    """What a backend declares about itself, read by generation instead of probing the model.
+
+    Attributes:
+        synthetic_contexts: the model makes its own identity contexts with
+            `synthetic_contexts(n, seed) -> Contexts` (for presets with contexts source
+            "backend").
+        aligned_output: its images are aligned face crops already, so generation refuses
+            to align them again.
+        default_batch_size: images per denoiser batch when the user names none (part of
+            a run's identity, so a fixed number per backend).
+    """
+
+    synthetic_contexts: bool = False
+    aligned_output: bool = False
+    default_batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        if self.default_batch_size < 1:
+            raise FsbenchError(
+                f"backend default_batch_size must be >= 1, got {self.default_batch_size}"
+            )
+
+
 @runtime_checkable
 class GeneratorModel(Protocol):
     """What a backend's `load` returns.
@@ -51,6 +78,8 @@ class GeneratorModel(Protocol):
         context_dim: length C of one raw identity context (512 for IDiff-Face).
         schedule: the noise schedule the denoiser was trained with.
         image_size: (height, width) of decoded images in pixels.
+        capabilities: what else it offers (`BackendCapabilities`); a model declaring
+            synthetic_contexts also has `synthetic_contexts(n, seed) -> Contexts`.
     """
 
     denoiser: Denoiser
@@ -58,6 +87,7 @@ class GeneratorModel(Protocol):
     context_dim: int
     schedule: NoiseSchedule
     image_size: tuple[int, int]
+    capabilities: BackendCapabilities
 
     def decode(self, latents: Tensor) -> Tensor:
         """Latents (B, *latent_shape) -> images float in [0, 1], (B, 3, H, W)."""

@@ -34,7 +34,7 @@ def latent_dcgan_command(
         ..., "--run-dir", help="Folder for checkpoint.pt; a run found there is resumed."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="EMA weights file; default RUN_DIR/latent_dcgan_eps.safetensors."
+        None, "--out", help="EMA weights file; default RUN_DIR/latent_dcgan_denoiser.safetensors."
     ),
     data: Path | None = typer.Option(
         None, "--data", help="Training-set folder (built if missing); default RUN_DIR/training-set."
@@ -85,7 +85,7 @@ def latent_dcgan_command(
         torch.set_num_threads(threads)
     clock = RunClock()
     torch_device = resolve_device(device)
-    out = out or run_dir / "latent_dcgan_eps.safetensors"
+    out = out or run_dir / "latent_dcgan_denoiser.safetensors"
     data = data or run_dir / "training-set"
     prepare_output_folder(run_dir, "run folder")
     prepare_output_file(out, "weights file")

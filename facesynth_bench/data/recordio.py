@@ -11,8 +11,9 @@ Format (dmlc-core recordio + mxnet.recordio.pack):
 - `train.idx`: text lines "key<TAB>byte offset" of each record in `train.rec`.
 - insightface convention: record 0 has flag 2 and label (first identity record, end);
   images are records 1 .. first-1, and each identity record k in [first, end) carries the
-  label range (start, stop) of that identity's image records. Without such a header
-  every record is an image labelled by its own header label.
+  label range (start, stop) of that identity's image records. Without these identity
+  records, labels come from the image headers as arcface_torch's reader takes them: the
+  records 1 .. first-1 where record 0 is a header, else every record; a warning says so.
 - Optional mapping `train.lst` / `list.txt` (mxnet im2rec layout: "index<TAB>label<TAB>
   path" per line) gives each record its original file path and identity folder name.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import os
 import struct
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,11 +195,25 @@ class RecordIOReader:
         if not keys:
             raise FsbenchError(f"{self.idx_path}: the index is empty")
         header0, _ = self.read(keys[0])
-        labels = (
-            self._labels_from_identity_records(header0)
-            if keys[0] == 0 and header0.flag > 0
-            else {key: int(self.read(key)[0].label[0]) for key in keys}
-        )
+        if keys[0] == 0 and header0.flag > 0:
+            first, end = int(header0.label[0]), int(header0.label[1])
+            if first < end and all(key in self.offsets for key in range(first, end)):
+                labels = self._labels_from_identity_records(first, end)
+            else:
+                warnings.warn(
+                    f"{self.rec_path}: record 0 names identity records {first}..{end - 1}, "
+                    f"which the index lacks; labels read from the headers of image records "
+                    f"1..{first - 1}, as arcface_torch does",
+                    stacklevel=2,
+                )
+                labels = self._labels_from_image_headers(range(1, first))
+        else:
+            warnings.warn(
+                f"{self.rec_path}: no identity records (record 0 is no header); labels read "
+                "from each record's own header, as arcface_torch does",
+                stacklevel=2,
+            )
+            labels = self._labels_from_image_headers(keys)
         mapping = {}
         for name in MAPPING_NAMES:
             if (self.root / name).is_file():
@@ -208,9 +224,12 @@ class RecordIOReader:
             for key, label in sorted(labels.items())
         ]
 
-    def _labels_from_identity_records(self, header0: IRHeader) -> dict[int, int]:
-        """Labels of image keys from the identity records (reads K records, not N)."""
-        first, end = int(header0.label[0]), int(header0.label[1])
+    def _labels_from_image_headers(self, keys: Iterable[int]) -> dict[int, int]:
+        """Labels of these image keys from their own headers (the first label of an array)."""
+        return {key: int(self.read(key)[0].label[0]) for key in keys}
+
+    def _labels_from_identity_records(self, first: int, end: int) -> dict[int, int]:
+        """Labels of image keys from identity records first..end-1 (reads K records, not N)."""
         labels: dict[int, int] = {}
         for identity_key in range(first, end):
             header, _ = self.read(identity_key)

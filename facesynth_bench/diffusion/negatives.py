@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.seeding import child_rng
 
 NEGATIVE_STRATEGIES = ("far", "close", "mid", "random", "previous", "null")
 NULL_INDEX = -1
@@ -103,7 +104,7 @@ def choose_negatives(
     if strategy == "previous":
         indices = (torch.arange(n) - 1) % n
     elif strategy == "random":
-        draws = torch.from_numpy(np.random.default_rng(seed).integers(0, n - 1, size=n))
+        draws = torch.from_numpy(child_rng(seed).integers(0, n - 1, size=n))
         indices = draws + (draws >= torch.arange(n)).long()
     else:
         if use_faiss is None:  # on a GPU the blocked torch scan is the fast path

@@ -2,19 +2,21 @@
 
 Timesteps are 0-based training indices; `t_prev = -1` means "the clean sample" with
 abar = 1. Scalars come from the float64 schedule tables; tensor math stays in x's dtype.
+Samplers are registered by name in `SAMPLERS` (entry-point group `facesynth_bench.samplers`)
+as a `SamplerRule`: a step function and whether a step draws fresh noise.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import Tensor
 
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.errors import FsbenchError
-
-SAMPLER_NAMES = ("ddpm", "ddim")
+from facesynth_bench.registry import Registry
 
 
 def alpha_bar(schedule: NoiseSchedule, t: int) -> float:
@@ -75,23 +77,53 @@ def ddim_step(
     return out
 
 
+StepFunction = Callable[[Tensor, int, int, Tensor, NoiseSchedule, float, Tensor | None], Tensor]
+"""step(eps, t, t_prev, x_t, schedule, eta, noise) -> x_{t_prev}."""
+
+
+@dataclass(frozen=True)
+class SamplerRule:
+    """A registered sampler: its step, whether step t -> t_prev draws noise, and if eta applies."""
+
+    step: StepFunction
+    needs_noise: Callable[[int, int, NoiseSchedule, float], bool]
+    uses_eta: bool = False
+
+
+SAMPLERS: Registry[SamplerRule] = Registry("sampler", group="facesynth_bench.samplers")
+SAMPLERS.register(
+    "ddpm",
+    SamplerRule(
+        lambda eps, t, t_prev, x, schedule, eta, noise: ddpm_step(
+            eps, t, t_prev, x, schedule, noise
+        ),
+        lambda t, t_prev, schedule, eta: t_prev >= 0,
+    ),
+)
+SAMPLERS.register(
+    "ddim",
+    SamplerRule(
+        ddim_step,
+        lambda t, t_prev, schedule, eta: ddim_sigma(t, t_prev, schedule, eta) > 0,
+        uses_eta=True,
+    ),
+)
+
+
 @dataclass(frozen=True)
 class Sampler:
-    """A named sampler: `ddpm` or `ddim`, its number of steps and DDIM's eta."""
+    """A registered sampler by name (`ddpm`, `ddim`, ...), its number of steps and eta."""
 
     name: str
     steps: int
     eta: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.name not in SAMPLER_NAMES:
-            raise FsbenchError(
-                f"unknown sampler {self.name!r}; choose from {', '.join(SAMPLER_NAMES)}"
-            )
+        SAMPLERS.get(self.name)  # an unknown name lists the registered ones
         if self.steps < 1:
             raise FsbenchError(f"sampler steps must be >= 1, got {self.steps}")
         if self.eta < 0:
-            raise FsbenchError(f"DDIM eta must be >= 0, got {self.eta}")
+            raise FsbenchError(f"sampler eta must be >= 0, got {self.eta}")
 
     def timesteps(self, schedule: NoiseSchedule) -> list[int]:
         """Descending training timesteps visited: floor(i T / steps) for i = steps-1 .. 0."""
@@ -102,11 +134,14 @@ class Sampler:
             )
         return [i * total // self.steps for i in reversed(range(self.steps))]
 
+    @property
+    def rule(self) -> SamplerRule:
+        """The registered step and noise rule of this sampler."""
+        return SAMPLERS.get(self.name)
+
     def needs_noise(self, t: int, t_prev: int, schedule: NoiseSchedule) -> bool:
         """Whether the step t -> t_prev draws fresh noise."""
-        if self.name == "ddpm":
-            return t_prev >= 0
-        return ddim_sigma(t, t_prev, schedule, self.eta) > 0
+        return self.rule.needs_noise(t, t_prev, schedule, self.eta)
 
     def step(
         self,
@@ -118,6 +153,4 @@ class Sampler:
         noise: Tensor | None,
     ) -> Tensor:
         """One update x_t -> x_{t_prev}."""
-        if self.name == "ddpm":
-            return ddpm_step(eps, t, t_prev, x, schedule, noise)
-        return ddim_step(eps, t, t_prev, x, schedule, self.eta, noise)
+        return self.rule.step(eps, t, t_prev, x, schedule, self.eta, noise)

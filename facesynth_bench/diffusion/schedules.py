@@ -64,6 +64,16 @@ class NoiseSchedule:
         """abar_t = prod_{s<=t} alpha_s."""
         return torch.cumprod(self.alphas, dim=0)
 
+    def alpha_bars_at(self, t: Tensor, like: Tensor) -> Tensor:
+        """abar_t of timesteps t (B,) in like's dtype and device, shaped (B, 1, ...)."""
+        alpha_bars = self.alpha_bars.to(like.device)[t.to(like.device)].to(like.dtype)
+        return alpha_bars.reshape(-1, *([1] * (like.ndim - 1)))
+
+    def add_noise(self, x0: Tensor, t: Tensor, noise: Tensor) -> Tensor:
+        """x_t ~ q(x_t | x_0): sqrt(abar_t) x0 + sqrt(1 - abar_t) noise, per sample t (B,)."""
+        alpha_bars = self.alpha_bars_at(t, x0)
+        return alpha_bars.sqrt() * x0 + (1 - alpha_bars).sqrt() * noise
+
     def describe(self) -> dict[str, object]:
         """A JSON-able summary for provenance records."""
         return {

@@ -1,4 +1,4 @@
-"""`fsbench generate --align`: each image written ArcFace-aligned at 112x112, misses counted.
+"""Generation with alignment: each image written ArcFace-aligned at 112x112, misses counted.
 
 Landmarks come from `data.align.CentredFaceLandmarker` (dlib's 5-point predictor on the
 face brought to 150x150, mapped back to the image), so the same pixels give the same
@@ -9,7 +9,7 @@ stops; either way the image is counted and listed.
 Misses are recorded per batch in `.align-parts/` before the batch's images are written
 (so a killed run never holds an image whose miss is unrecorded), and a finished run
 merges them into `align_report.json` (the format of `fsbench align`) and its counts into
-`dataset.json`. Backends whose images are already aligned crops are refused.
+`dataset.json`. Backends that declare aligned output (`BackendCapabilities`) are refused.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from facesynth_bench.atomic_files import write_json_atomic
+from facesynth_bench.backends import BackendCapabilities
 from facesynth_bench.data.align import (
     ALIGN_REPORT,
     ALIGNED_SIZE,
@@ -32,6 +33,7 @@ from facesynth_bench.data.align import (
     align_face,
 )
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.records import RunClock
 from facesynth_bench.specs import GeneratorPreset
 
 ALIGN_PARTS = ".align-parts"
@@ -40,42 +42,44 @@ LANDMARKS = (
     f"{DETECTION_THRESHOLD:g}) in the face brought to 150x150; fitted to dlib's 5-point "
     "reference with its eye centres on the ArcFace template's"
 )
-# Backends whose samples are aligned face crops already, and why --align is refused.
-ALIGNED_BACKENDS = {
-    "idiff_face": "IDiff-Face samples are aligned face crops already (embedders resize them "
-    "to 112x112)",
-}
 
 
 def align_settings(on_miss: str) -> dict[str, Any]:
-    """The --align settings as recorded in the run key (what must match to resume)."""
+    """The alignment settings as recorded in the run key (what must match to resume)."""
     return {"size": ALIGNED_SIZE, "template": "arcface", "landmarks": LANDMARKS, "on_miss": on_miss}
 
 
-def align_flags(settings: dict[str, Any] | None) -> str:
-    """The options that give these recorded settings: '--align --on-miss X' or 'no --align'."""
-    return "no --align" if settings is None else f"--align --on-miss {settings.get('on_miss')}"
+def describe_alignment(settings: dict[str, Any] | None) -> str:
+    """Recorded settings in words: 'no alignment' or 'alignment with on_miss X'."""
+    return (
+        "no alignment" if settings is None else f"alignment with on_miss {settings.get('on_miss')}"
+    )
 
 
 def check_on_miss(on_miss: str) -> None:
-    """Refuse an unknown --on-miss policy."""
+    """Refuse an unknown policy for faces without landmarks."""
     if on_miss not in ON_MISS:
-        raise FsbenchError(f"--on-miss {on_miss!r}: expected one of {', '.join(ON_MISS)}")
-
-
-def check_alignable(preset: GeneratorPreset, image_size: tuple[int, int] | None = None) -> None:
-    """Refuse --align for backends of aligned crops and for images that are 112x112 already."""
-    reason = ALIGNED_BACKENDS.get(preset.backend)
-    if reason is not None:
         raise FsbenchError(
-            f"--align: preset {preset.name} uses backend {preset.backend}: {reason}; "
-            "generate without --align"
+            f"on_miss policy {on_miss!r}: expected one of {', '.join(ON_MISS)}", parameter="on_miss"
+        )
+
+
+def check_alignable(
+    preset: GeneratorPreset, capabilities: BackendCapabilities, image_size: tuple[int, int]
+) -> None:
+    """Refuse to align images of a backend of aligned crops, or images 112x112 already."""
+    if capabilities.aligned_output:
+        raise FsbenchError(
+            f"preset {preset.name}: backend {preset.backend} writes aligned face crops already "
+            f"(embedders resize them to {ALIGNED_SIZE}x{ALIGNED_SIZE}); generate them unaligned",
+            parameter="align",
         )
     size = (preset.image_size,) * 2 if preset.image_size is not None else image_size
-    if size is not None and tuple(size) == (ALIGNED_SIZE, ALIGNED_SIZE):
+    if tuple(size) == (ALIGNED_SIZE, ALIGNED_SIZE):
         raise FsbenchError(
-            f"--align: preset {preset.name} writes {ALIGNED_SIZE}x{ALIGNED_SIZE} images "
-            "already; generate without --align"
+            f"preset {preset.name} writes {ALIGNED_SIZE}x{ALIGNED_SIZE} images already; "
+            "generate them unaligned",
+            parameter="align",
         )
 
 
@@ -97,7 +101,7 @@ class BatchAligner:
             if action != "aligned":
                 if self.on_miss == "error":
                     raise FsbenchError(
-                        f"{self.out / path}: no face found to align (--on-miss resize "
+                        f"{self.out / path}: no face found to align (on_miss resize "
                         "writes it resized, skip drops it; both are counted)"
                     )
                 misses[path] = action
@@ -115,14 +119,14 @@ def _write_part(out: Path, first: str, misses: dict[str, str]) -> None:
     try:
         write_json_atomic(_part_path(out, first), misses)
     except OSError as exc:
-        raise FsbenchError(f"cannot record --align misses in {out / ALIGN_PARTS}: {exc}") from exc
+        raise FsbenchError(f"cannot record alignment misses in {out / ALIGN_PARTS}: {exc}") from exc
 
 
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise FsbenchError(f"{path}: cannot read the --align record ({exc})") from exc
+        raise FsbenchError(f"{path}: cannot read the alignment record ({exc})") from exc
 
 
 def read_misses(out: Path) -> dict[str, str]:
@@ -139,7 +143,7 @@ def read_misses(out: Path) -> dict[str, str]:
     return misses
 
 
-def finish_alignment(out: Path, on_miss: str, total: int) -> dict[str, int]:
+def finish_alignment(out: Path, on_miss: str, total: int, clock: RunClock) -> dict[str, int]:
     """Merge the batch records into align_report.json; the counts of the whole run."""
     out = Path(out)
     misses = read_misses(out)
@@ -155,6 +159,6 @@ def finish_alignment(out: Path, on_miss: str, total: int) -> dict[str, int]:
         "resized": len(report.resized),
         "failed": len(report.failed),
     }
-    report.write(out, "fsbench generate --align")
+    report.write(out, "fsbench generate --align", clock)
     shutil.rmtree(out / ALIGN_PARTS, ignore_errors=True)
     return report.counts

@@ -4,8 +4,9 @@ Layout: DIR/<identity>/<k>.png, DIR/manifest.jsonl (one record per image), DIR/d
 (the resolved preset, seed, counts, versions) and DIR/contexts.npz (the positive contexts
 and the chosen negatives). Image (i, k) gets noise from a generator seeded by
 (seed, i, k); images are batched in a fixed plan (chunks of `batch_size` in identity-major
-order) and torchrun ranks take every world-th chunk, so a resumed or sharded run computes
-every image in the same batch as a single uninterrupted run: byte-identical files.
+order, generation/plan.py) and torchrun ranks take every world-th chunk, so a resumed or
+sharded run computes every image in the same batch as a single uninterrupted run:
+byte-identical files. The batch size defaults to the backend's (`BackendCapabilities`).
 With `align`, images are written ArcFace-aligned at 112x112 (generation/alignment.py).
 """
 
@@ -42,17 +43,19 @@ from facesynth_bench.diffusion.negatives import Negatives, choose_negatives
 from facesynth_bench.errors import FsbenchError
 from facesynth_bench.generation.alignment import (
     BatchAligner,
-    align_flags,
     align_settings,
     check_alignable,
     check_on_miss,
+    describe_alignment,
     finish_alignment,
     read_misses,
 )
 from facesynth_bench.generation.contexts import load_contexts, uniform_contexts
-from facesynth_bench.generation.distributed import Ranks, init_ranks, rank_device
+from facesynth_bench.generation.distributed import init_ranks, rank_device
 from facesynth_bench.generation.images import png_bytes, to_uint8
+from facesynth_bench.generation.plan import Image, ImagePlan, check_run_size
 from facesynth_bench.generation.seeds import BatchNoise, image_seed
+from facesynth_bench.records import RunClock
 from facesynth_bench.specs import GeneratorPreset
 
 DATASET_JSON = "dataset.json"
@@ -62,16 +65,23 @@ ProgressCallback = Callable[[int, int], None]
 """progress(done, total) in sampler steps of this rank."""
 
 
+class OutputNotEmptyError(FsbenchError):
+    """The output folder holds files, and resuming the run there was not asked for."""
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
-    """Everything `fsbench generate` needs; `checkpoint` overrides the preset's."""
+    """Everything `fsbench generate` needs; `checkpoint` overrides the preset's.
+
+    `batch_size` None: the backend's default (`BackendCapabilities.default_batch_size`).
+    """
 
     preset: GeneratorPreset
     identities: int
     images_per_identity: int
     out: Path
     seed: int = 0
-    batch_size: int = 16
+    batch_size: int | None = None
     device: str = "auto"
     checkpoint: Path | None = None
     contexts: Path | None = None
@@ -80,23 +90,23 @@ class GenerationRequest:
     on_miss: str = "resize"
 
     def __post_init__(self) -> None:
-        for option, value in (
-            ("--identities", self.identities),
-            ("--images-per-identity", self.images_per_identity),
-            ("--batch-size", self.batch_size),
+        for parameter, value in (
+            ("identities", self.identities),
+            ("images_per_identity", self.images_per_identity),
+            ("batch_size", 1 if self.batch_size is None else self.batch_size),
         ):
             if value < 1:
-                raise FsbenchError(f"{option} must be >= 1, got {value}")
+                raise FsbenchError(f"{parameter} must be >= 1, got {value}", parameter=parameter)
+        if self.seed < 0:
+            raise FsbenchError(f"seed must be >= 0, got {self.seed}", parameter="seed")
         check_on_miss(self.on_miss)
-        if self.align:
-            check_alignable(self.preset)
 
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """What a run (this rank) did; `alignment`: --align counts of the whole run.
+    """What a run (this rank) did; `alignment`: alignment counts of the whole run.
 
-    `skipped`: images on disk before this run; images dropped by --on-miss skip are in
+    `skipped`: images on disk before this run; images dropped by on_miss skip are in
     neither `written` nor `skipped`.
     """
 
@@ -129,18 +139,19 @@ def _contexts(request: GenerationRequest, model: GeneratorModel) -> Contexts:
         contexts = load_contexts(request.contexts, model.context_dim, preset.normalize_contexts)
         if len(contexts) < n:
             raise FsbenchError(
-                f"context file {request.contexts}: {len(contexts)} contexts, fewer than "
-                f"--identities {n}"
+                f"context file {request.contexts}: {len(contexts)} contexts, fewer than the "
+                f"{n} identities asked for",
+                parameter="contexts",
             )
         return contexts.head(n)
     if preset.context_source == "backend":
-        make = getattr(model, "synthetic_contexts", None)
-        if make is None:
+        if not model.capabilities.synthetic_contexts:
             raise FsbenchError(
                 f"preset {preset.name}: backend {preset.backend} offers no synthetic contexts; "
-                "pass --contexts FILE"
+                "give a context file",
+                parameter="contexts",
             )
-        return make(n, request.seed)
+        return model.synthetic_contexts(n, request.seed)
     return uniform_contexts(n, model.context_dim, request.seed)
 
 
@@ -148,15 +159,18 @@ def _fingerprint(contexts: Contexts) -> str:
     return hashlib.sha256(contexts.vectors.numpy().tobytes()).hexdigest()
 
 
-def _run_key(request: GenerationRequest, contexts: Contexts, model: GeneratorModel) -> dict:
-    """The fields that must match for --resume to continue a run."""
+def _run_key(
+    request: GenerationRequest, batch_size: int, contexts: Contexts, model: GeneratorModel
+) -> dict:
+    """The fields that must match for a resumed run to continue this one."""
     backend = model.describe()
     return {
         "preset": request.preset.to_dict(),
+        "overrides": request.preset.overrides,
         "seed": request.seed,
         "identities": request.identities,
         "images_per_identity": request.images_per_identity,
-        "batch_size": request.batch_size,
+        "batch_size": batch_size,
         "contexts_sha256": _fingerprint(contexts),
         "checkpoint_sha256": backend.get("checkpoint_sha256"),
         "align": align_settings(request.on_miss) if request.align else None,
@@ -168,24 +182,30 @@ def _check_output(out: Path, key: dict, resume: bool) -> None:
         return
     record = out / DATASET_JSON
     if not resume:
-        raise FsbenchError(
-            f"output folder {out} is not empty; pass --resume to continue the run recorded "
-            f"in {record}, or choose an empty folder"
+        raise OutputNotEmptyError(
+            f"output folder {out} is not empty; resume the run recorded in {record}, "
+            "or choose an empty folder"
         )
     if not record.is_file():
-        raise FsbenchError(f"--resume: {out} has no {DATASET_JSON}, so it is not a fsbench run")
+        raise FsbenchError(
+            f"cannot resume in {out}: it has no {DATASET_JSON}, so no fsbench run",
+            parameter="resume",
+        )
     try:
         previous = json.loads(record.read_text(encoding="utf-8")).get("run", {})
-    except (OSError, ValueError) as exc:
-        raise FsbenchError(f"--resume: cannot read {record} ({exc})") from exc
+    except (OSError, ValueError, AttributeError) as exc:
+        raise FsbenchError(
+            f"cannot resume: cannot read {record} ({exc})", parameter="resume"
+        ) from exc
     different = sorted(k for k in key if previous.get(k) != key[k])
     if different:
-        recorded = f", recorded with {align_flags(previous.get('align'))}"
+        recorded = f", recorded with {describe_alignment(previous.get('align'))}"
         raise FsbenchError(
-            f"--resume: {record} records a different run ({', '.join(different)} differ"
+            f"cannot resume: {record} records a different run ({', '.join(different)} differ"
             f"{recorded if 'align' in different else ''}); "
-            "use the same preset, seed, counts, batch size, contexts, checkpoint, "
-            "--align and --on-miss, or choose an empty folder"
+            "use the same preset, overrides, seed, counts, batch size, contexts, checkpoint "
+            "and alignment settings, or choose an empty folder",
+            parameter="resume",
         )
 
 
@@ -240,15 +260,6 @@ def _written_size(key: dict, model: GeneratorModel) -> list[int]:
     return [size, size] if size is not None else list(model.image_size)
 
 
-def _plan(request: GenerationRequest, ranks: Ranks) -> list[list[tuple[int, int]]]:
-    images = [(i, k) for i in range(request.identities) for k in range(request.images_per_identity)]
-    chunks = [
-        images[start : start + request.batch_size]
-        for start in range(0, len(images), request.batch_size)
-    ]
-    return chunks[ranks.rank :: ranks.world]
-
-
 def _merge_manifest_parts(out: Path) -> None:
     parts = out / PARTS_DIR
     records = {r.path: r for r in read_manifest(out)} if (out / MANIFEST_NAME).exists() else {}
@@ -273,6 +284,7 @@ def generate(
     progress: ProgressCallback | None = None,
 ) -> GenerationResult:
     """Run (or resume) a generation; `progress(done, total)` reports sampler steps."""
+    clock = RunClock()
     preset, out = request.preset, Path(request.out)
     device = resolve_device(request.device)
     ranks = init_ranks(device)
@@ -280,15 +292,17 @@ def generate(
     checkpoint = request.checkpoint or (Path(preset.checkpoint) if preset.checkpoint else None)
     model = load_backend(preset.backend)(checkpoint, preset.backend_options, device)
     if request.align:
-        check_alignable(preset, model.image_size)
-    contexts = _contexts(request, model)
+        check_alignable(preset, model.capabilities, model.image_size)
     guided = not preset.guidance.is_unguided
+    check_run_size(request.identities, request.images_per_identity, model.context_dim, guided, out)
+    batch_size = request.batch_size or model.capabilities.default_batch_size
+    contexts = _contexts(request, model)
     negatives = (
         choose_negatives(contexts.vectors, preset.negatives, request.seed, device=device)
         if guided
         else None
     )
-    key = _run_key(request, contexts, model)
+    key = _run_key(request, batch_size, contexts, model)
     _check_output(out, key, request.resume)
     ranks.barrier()
     if ranks.is_main:
@@ -300,13 +314,13 @@ def generate(
 
     manifest_root = out if ranks.world == 1 else out / PARTS_DIR / f"rank-{ranks.rank:05d}"
     known = _known_paths(out, manifest_root)
-    batches = _plan(request, ranks)
+    plan = ImagePlan(
+        request.identities, request.images_per_identity, batch_size, ranks.rank, ranks.world
+    )
     dropped = {p for p, action in read_misses(out).items() if action == "failed"}
-    todo = [b for b in batches if _pending(out, b, dropped)]
-    finished = [b for b in batches if b not in todo]
     aligner = BatchAligner(out, request.on_miss) if request.align else None
     steps = len(preset.sampler.timesteps(model.schedule))
-    total_steps, done = len(todo) * steps, 0
+    written, done, total_steps = 0, 0, 0
 
     def step_done(_: int) -> None:
         nonlocal done
@@ -314,41 +328,44 @@ def generate(
         if progress is not None:
             progress(done, total_steps)
 
-    written = 0
     with ManifestWriter(manifest_root) as manifest:
-        # images a kill left on disk before their manifest lines were written
-        _append_records(manifest, _records(request, contexts, finished, known))
-        for batch in todo:
-            written += _generate_batch(
-                request,
-                model,
-                contexts,
-                negatives,
-                batch,
-                device,
-                manifest,
-                known,
-                step_done,
-                aligner,
-            )
+        # first pass: images a kill left on disk before their manifest lines were written
+        for batch in plan:
+            if _pending(out, batch, dropped):
+                total_steps += steps
+            else:
+                _append_records(manifest, _records(request, contexts, batch, known))
+        for batch in plan:
+            if _pending(out, batch, dropped):
+                written += _generate_batch(
+                    request,
+                    model,
+                    contexts,
+                    negatives,
+                    batch,
+                    device,
+                    manifest,
+                    known,
+                    step_done,
+                    aligner,
+                )
     ranks.barrier()
     alignment = None
     if ranks.is_main:
         if ranks.world > 1 or (out / PARTS_DIR).exists():  # also parts a killed torchrun left
             _merge_manifest_parts(out)
         if request.align:
-            everything = request.identities * request.images_per_identity
-            alignment = finish_alignment(out, request.on_miss, everything)
+            alignment = finish_alignment(out, request.on_miss, plan.total, clock)
         _write_run_files(out, key, model, contexts, negatives, "complete", alignment)
     ranks.barrier()
     ranks.close()
-    total = sum(len(b) for b in batches)
-    absent = sum(not (out / image_path(i, k)).exists() for batch in batches for i, k in batch)
+    absent = sum(not (out / image_path(i, k)).exists() for i, k in plan.images())
+    total = plan.image_count
     return GenerationResult(out, written, total - written - absent, total, alignment)
 
 
-def _pending(out: Path, batch: list[tuple[int, int]], dropped: set[str]) -> bool:
-    """Whether an image of the batch is neither on disk nor dropped by --on-miss skip."""
+def _pending(out: Path, batch: list[Image], dropped: set[str]) -> bool:
+    """Whether an image of the batch is neither on disk nor dropped by on_miss skip."""
     return any(
         not (out / path).exists() and path not in dropped
         for path in (image_path(i, k) for i, k in batch)
@@ -360,7 +377,7 @@ def _generate_batch(
     model: GeneratorModel,
     contexts: Contexts,
     negatives: Negatives | None,
-    batch: list[tuple[int, int]],
+    batch: list[Image],
     device: torch.device,
     manifest: ManifestWriter,
     known: set[str],
@@ -371,7 +388,7 @@ def _generate_batch(
     paths = [image_path(i, k) for i, k in batch]
     images = aligner.align(pixels, paths) if aligner is not None else list(pixels)
     written = _write_images(Path(request.out), paths, images)
-    _append_records(manifest, _records(request, contexts, [batch], known))
+    _append_records(manifest, _records(request, contexts, batch, known))
     return written
 
 
@@ -380,7 +397,7 @@ def _sample(
     model: GeneratorModel,
     contexts: Contexts,
     negatives: Negatives | None,
-    batch: list[tuple[int, int]],
+    batch: list[Image],
     device: torch.device,
     step_done: Callable[[int], None],
 ) -> np.ndarray:
@@ -399,7 +416,7 @@ def _sample(
 
 
 def _write_images(out: Path, paths: list[str], images: list[np.ndarray | None]) -> int:
-    """Write the images not on disk yet (None: dropped by --align); how many were written."""
+    """Write the images not on disk yet (None: dropped by alignment); how many were written."""
     written = 0
     for path, image in zip(paths, images, strict=True):
         target = out / path
@@ -413,21 +430,20 @@ def _write_images(out: Path, paths: list[str], images: list[np.ndarray | None]) 
 
 
 def _records(
-    request: GenerationRequest,
-    contexts: Contexts,
-    batches: list[list[tuple[int, int]]],
-    known: set[str],
+    request: GenerationRequest, contexts: Contexts, batch: list[Image], known: set[str]
 ) -> list[ManifestRecord]:
-    """Manifest records of these batches' images on disk that the manifest lacks yet."""
+    """Manifest records of the batch's images on disk that the manifest lacked at the start.
+
+    Each batch is recorded once per run, so `known` stays the manifest read at the start.
+    """
     records = []
-    for i, k in (image for batch in batches for image in batch):
+    for i, k in batch:
         relative = image_path(i, k)
         if relative not in known and (Path(request.out) / relative).exists():
             seed = image_seed(request.seed, i, k)
             records.append(
                 ManifestRecord(relative, f"{i:06d}", k, request.preset.name, seed, contexts.ids[i])
             )
-            known.add(relative)
     return records
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
+
+from facesynth_bench.seeding import child_seed
 
 
 def image_seed(run_seed: int, identity: int, index: int) -> int:
-    """A 63-bit seed from (S, identity, k) via numpy's SeedSequence (hash, not arithmetic)."""
-    state = np.random.SeedSequence([run_seed, identity, index]).generate_state(2, np.uint64)
-    return int(state[0] >> np.uint64(1))
+    """The 63-bit seed of image (identity, k) of run S: child_seed(S, identity, k, bits=63)."""
+    return child_seed(run_seed, identity, index, bits=63)
 
 
 class BatchNoise:

@@ -75,5 +75,27 @@ def test_reader_without_header_record_uses_each_label(tmp_path):
     offsets = np.cumsum([0] + [len(f) for f in frames[:-1]])
     (tmp_path / "train.rec").write_bytes(b"".join(frames))
     (tmp_path / "train.idx").write_text("".join(f"{k}\t{o}\n" for k, o in enumerate(offsets)))
-    entries = RecordIOReader(tmp_path).entries()
+    with pytest.warns(UserWarning, match="no identity records .* as arcface_torch does"):
+        entries = RecordIOReader(tmp_path).entries()
     assert [(e.key, e.label) for e in entries] == [(0, 0), (1, 1), (2, 0)]
+
+
+def _write_records(root, records):
+    """train.rec + train.idx of (key, header, payload) records, in this order."""
+    from facesynth_bench.data.recordio import _frame
+
+    frames = [_frame(pack_record(header, payload)) for _, header, payload in records]
+    offsets = np.cumsum([0] + [len(f) for f in frames[:-1]])
+    (root / "train.rec").write_bytes(b"".join(frames))
+    index = "".join(f"{key}\t{o}\n" for (key, _, _), o in zip(records, offsets, strict=True))
+    (root / "train.idx").write_text(index)
+
+
+def test_header_without_identity_records_reads_image_labels(tmp_path):
+    """Record 0 names identity records 5..7 that were never written: arcface_torch's case."""
+    labels = [0, 0, 1, 2]
+    images = [(k, IRHeader(0, (float(labels[k - 1]),), k, 0), b"img%d" % k) for k in range(1, 5)]
+    _write_records(tmp_path, [(0, IRHeader(2, (5.0, 8.0), 0, 0), b""), *images])
+    with pytest.warns(UserWarning, match=r"identity records 5\.\.7, which the index lacks"):
+        entries = RecordIOReader(tmp_path).entries()
+    assert [(e.key, e.label) for e in entries] == [(1, 0), (2, 0), (3, 1), (4, 2)]

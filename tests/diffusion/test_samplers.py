@@ -10,9 +10,18 @@ from fixture_files import FIXTURES
 from gaussian_toy import GaussianOptimalDenoiser, marginal_std
 from safetensors.torch import load_file
 
-from facesynth_bench.diffusion.samplers import Sampler, ddim_sigma, ddim_step, ddpm_step
+from facesynth_bench.diffusion import samplers
+from facesynth_bench.diffusion.samplers import (
+    SAMPLERS,
+    Sampler,
+    SamplerRule,
+    ddim_sigma,
+    ddim_step,
+    ddpm_step,
+)
 from facesynth_bench.diffusion.schedules import NoiseSchedule, cosine_betas, linear_betas
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.registry import Registry
 
 
 def test_linear_schedule_matches_the_original_buffers() -> None:
@@ -92,8 +101,32 @@ def test_timesteps_are_descending_and_respaced() -> None:
     assert len(Sampler("ddim", 7).timesteps(schedule)) == 7
     with pytest.raises(FsbenchError, match="exceeds"):
         Sampler("ddim", 2000).timesteps(schedule)
-    with pytest.raises(FsbenchError, match="unknown sampler"):
+    with pytest.raises(FsbenchError, match=r"unknown sampler 'euler'.*Available: ddim, ddpm"):
         Sampler("euler", 10)
+
+
+def test_a_registered_sampler_is_used_by_name(
+    linear_schedule: NoiseSchedule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plugins add samplers to SAMPLERS; Sampler dispatches through the registry only."""
+    calls = []
+
+    def halve(eps, t, t_prev, x, schedule, eta, noise):
+        calls.append((t, t_prev, eta, noise is not None))
+        return x / 2
+
+    registry = Registry("sampler")
+    registry.register("ddpm", SAMPLERS.get("ddpm"))
+    registry.register("halving", SamplerRule(halve, lambda t, t_prev, schedule, eta: t_prev == 0))
+    monkeypatch.setattr(samplers, "SAMPLERS", registry)
+    sampler = Sampler("halving", 2, eta=0.5)
+    x = torch.ones(3)
+    for t, t_prev in zip(sampler.timesteps(linear_schedule), (0, -1), strict=True):
+        noise = torch.zeros(3) if sampler.needs_noise(t, t_prev, linear_schedule) else None
+        x = sampler.step(x, t, t_prev, x, linear_schedule, noise)
+    assert torch.equal(x, torch.full((3,), 0.25))
+    assert calls == [(500, 0, 0.5, True), (0, -1, 0.5, False)]
+    assert SAMPLERS.group == "facesynth_bench.samplers"
 
 
 def _run(sampler: Sampler, model, schedule: NoiseSchedule, x: torch.Tensor, seed: int):

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from facesynth_bench.backends import BackendCapabilities
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 
 
@@ -42,10 +43,11 @@ class DummyGenerator:
     context_dim = 16
     image_size = (16, 16)
 
-    def __init__(self, device: torch.device, seed: int) -> None:
+    def __init__(self, device: torch.device, seed: int, aligned_output: bool = False) -> None:
         self.denoiser = DummyDenoiser(self.context_dim, seed).to(device)
         self.schedule = NoiseSchedule.named("linear", 50)
         self.seed = seed
+        self.capabilities = BackendCapabilities(aligned_output=aligned_output, default_batch_size=4)
 
     def decode(self, latents: Tensor) -> Tensor:
         up = nn.functional.interpolate(latents, scale_factor=2, mode="nearest")
@@ -56,5 +58,7 @@ class DummyGenerator:
 
 
 def load(checkpoint: Path | None, options: dict[str, Any], device: torch.device):
-    """The BackendLoader: options may set the weight `seed`."""
-    return DummyGenerator(device, int(options.get("seed", 0)))
+    """The BackendLoader: options may set the weight `seed` and declare `aligned_output`."""
+    return DummyGenerator(
+        device, int(options.get("seed", 0)), bool(options.get("aligned_output", False))
+    )

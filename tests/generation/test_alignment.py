@@ -83,14 +83,14 @@ def test_resume_with_another_align_setting_is_refused(preset_dir: Path, tmp_path
     out = tmp_path / "run"
     generate(_dummy(preset_dir, out, align=False))
     with pytest.raises(
-        FsbenchError, match=r"different run \(align differ, recorded with no --align"
+        FsbenchError, match=r"different run \(align differ, recorded with no alignment"
     ):
         generate(_dummy(preset_dir, out, resume=True))
     aligned = tmp_path / "aligned"
     generate(_dummy(preset_dir, aligned))
-    with pytest.raises(FsbenchError, match=r"recorded with --align --on-miss resize\)"):
+    with pytest.raises(FsbenchError, match=r"recorded with alignment with on_miss resize\)"):
         generate(_dummy(preset_dir, aligned, on_miss="skip", resume=True))
-    with pytest.raises(FsbenchError, match=r"use the same .*--align and --on-miss"):
+    with pytest.raises(FsbenchError, match=r"use the same .*and alignment settings"):
         generate(_dummy(preset_dir, aligned, align=False, resume=True))
     assert generate(_dummy(preset_dir, aligned, resume=True)).written == 0
 
@@ -123,7 +123,7 @@ def test_skip_drops_lists_and_does_not_redo_misses(preset_dir: Path, tmp_path: P
 def test_error_policy_names_the_image(preset_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(FsbenchError, match=r"000000/0\.png: no face found to align"):
         generate(_dummy(preset_dir, tmp_path / "run", on_miss="error"))
-    with pytest.raises(FsbenchError, match=r"--on-miss 'drop': expected one of resize"):
+    with pytest.raises(FsbenchError, match=r"on_miss policy 'drop': expected one of resize"):
         _dummy(preset_dir, tmp_path / "other", on_miss="drop")
 
 
@@ -150,14 +150,18 @@ def test_counts_survive_a_kill_and_resume(
     assert _report(out)["resized"] == sorted(reference)
 
 
-def test_backends_of_aligned_crops_are_refused(preset_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(FsbenchError, match="backend idiff_face: IDiff-Face samples are aligned"):
-        _request(tmp_path / "a", preset="idiff-face")
+def test_backends_declaring_aligned_crops_are_refused(preset_dir: Path, tmp_path: Path) -> None:
+    """The backend's capabilities decide, not its name; nothing is written."""
+    crops = load_preset("dummy-unguided", [preset_dir], {"backend.options.aligned_output": True})
+    request = GenerationRequest(crops, 2, 1, tmp_path / "a", device="cpu", align=True)
+    with pytest.raises(FsbenchError, match="writes aligned face crops already"):
+        generate(request)
     (preset_dir / "dummy-112.toml").write_text(
         'name = "dummy-112"\nextends = "dummy-unguided"\n[output]\nsize = 112\n'
     )
     with pytest.raises(FsbenchError, match="writes 112x112 images already"):
-        _request(tmp_path / "b", preset="dummy-112", presets=(preset_dir,))
+        generate(_request(tmp_path / "b", preset="dummy-112", presets=(preset_dir,)))
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 def test_cli_align_reports_the_counts(preset_dir: Path, tmp_path: Path, capsys) -> None:

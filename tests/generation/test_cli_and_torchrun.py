@@ -29,7 +29,7 @@ def test_cli_generates_and_reports_errors(preset_dir: Path, tmp_path: Path, caps
     assert main(_args(preset_dir, tmp_path / "one")) == 0
     assert len(_pngs(tmp_path / "one")) == 15
     assert main(_args(preset_dir, tmp_path / "one")) == 1
-    assert "not empty; pass --resume" in capsys.readouterr().err
+    assert "is not empty; pass --resume" in capsys.readouterr().err
     assert main([*_args(preset_dir, tmp_path / "one"), "--resume"]) == 0
     assert "0 images written, 15 already present" in capsys.readouterr().err
     bad = [*_args(preset_dir, tmp_path / "two")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import time
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +90,7 @@ def test_resume_after_a_kill_is_byte_identical(
     monkeypatch.setattr(runner, "write_bytes_atomic", real)
     assert len(_files(out)) == 3
     assert not list(out.rglob("*.tmp"))
-    with pytest.raises(FsbenchError, match="not empty; pass --resume"):
+    with pytest.raises(runner.OutputNotEmptyError, match="not empty; resume the run recorded in"):
         generate(_request(preset_dir, out, batch_size=2))
     result = generate(_request(preset_dir, out, batch_size=2, resume=True))
     assert result.written == 3 and result.skipped == 3
@@ -144,7 +145,7 @@ def test_bad_context_files_are_refused(preset_dir: Path, tmp_path: Path) -> None
         generate(_request(preset_dir, tmp_path / "b", contexts=nan))
     few = tmp_path / "few.npy"
     np.save(few, np.ones((2, 16), np.float32))
-    with pytest.raises(FsbenchError, match="2 contexts, fewer than --identities 3"):
+    with pytest.raises(FsbenchError, match="2 contexts, fewer than the 3 identities asked for"):
         generate(_request(preset_dir, tmp_path / "c", contexts=few))
     assert not (tmp_path / "a").exists()
 
@@ -209,3 +210,52 @@ def test_context_files_with_code_are_refused_unrun(tmp_path, capsys) -> None:
     with pytest.raises(FsbenchError, match=r"raw\.npy: not a \.npy array"):
         load_contexts(raw, 16)
     assert "pwned" not in capsys.readouterr().out
+
+
+def test_a_huge_request_fails_fast_before_allocating(preset_dir: Path, tmp_path: Path) -> None:
+    """10^11 identities once grew to 22 GB before anything was checked."""
+    start = time.perf_counter()
+    with pytest.raises(FsbenchError, match=r"100,000,000,000 identities need about .* GiB"):
+        generate(_request(preset_dir, tmp_path / "huge", identities=100_000_000_000))
+    assert time.perf_counter() - start < 5
+    assert not (tmp_path / "huge").exists()
+
+
+def test_batch_size_defaults_to_the_backends_and_is_recorded(
+    preset_dir: Path, tmp_path: Path
+) -> None:
+    result = generate(_request(preset_dir, tmp_path / "run", batch_size=None))
+    info = json.loads((result.out / "dataset.json").read_text())
+    assert info["run"]["batch_size"] == 4  # DummyGenerator.capabilities.default_batch_size
+    explicit = generate(_request(preset_dir, tmp_path / "explicit", batch_size=4))
+    assert _files(explicit.out) == _files(result.out)
+    assert generate(_request(preset_dir, result.out, batch_size=4, resume=True)).written == 0
+    with pytest.raises(FsbenchError, match=r"different run \(batch_size differ"):
+        generate(_request(preset_dir, result.out, batch_size=2, resume=True))
+
+
+def test_overrides_are_recorded_and_part_of_the_run(preset_dir: Path, tmp_path: Path) -> None:
+    preset = load_preset("dummy-adaptdiff", [preset_dir], {"sampler.steps": 20})
+    request = GenerationRequest(preset, 2, 1, tmp_path / "run", seed=7, device="cpu")
+    generate(request)
+    run = json.loads((tmp_path / "run" / "dataset.json").read_text())["run"]
+    assert run["overrides"] == {"sampler.steps": 20} and run["preset"]["sampler"]["steps"] == 20
+    plain = GenerationRequest(
+        load_preset("dummy-adaptdiff", [preset_dir]), 2, 1, request.out, seed=7, device="cpu",
+        resume=True,
+    )  # fmt: skip
+    with pytest.raises(FsbenchError, match=r"different run \(overrides, preset differ"):
+        generate(plain)
+
+
+def test_requests_name_bad_values_without_cli_flags(preset_dir: Path, tmp_path: Path) -> None:
+    for field, value, message in (
+        ("identities", 0, "identities must be >= 1, got 0"),
+        ("images_per_identity", -1, "images_per_identity must be >= 1, got -1"),
+        ("batch_size", 0, "batch_size must be >= 1, got 0"),
+        ("seed", -1, "seed must be >= 0, got -1"),
+        ("on_miss", "drop", "on_miss policy 'drop'"),
+    ):
+        with pytest.raises(FsbenchError, match=message) as info:
+            _request(preset_dir, tmp_path / "run", **{field: value})
+        assert "--" not in str(info.value) and info.value.parameter == field

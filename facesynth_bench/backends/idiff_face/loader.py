@@ -1,7 +1,9 @@
 """The `idiff_face` backend: UNet + VQ-f4 decoder from the released files, as a GeneratorModel.
 
-Options (the `[backend.options]` table of a preset):
-    decoder: path of `first_stage_decoder_state_dict.pt` (default: beside the checkpoint)
+Options (the `[backend.options]` table of a preset; others are refused):
+    decoder: path of `first_stage_decoder_state_dict.pt` (default: beside the checkpoint,
+        or, for a checkpoint in the original repository's layout
+        `<repo>/trained_models/<run>/checkpoints/`, `<repo>/models/autoencoder/`)
     encoder: path of `first_stage_encoder_state_dict.pt` (optional; enables `encode`)
     unet: UNet settings overriding the hydra config / the released defaults
     first_stage: VQ-f4 settings (ch, ch_mult, ...) if not the released ones
@@ -26,6 +28,7 @@ import torch
 from torch import Tensor
 
 from facesynth_bench.atomic_files import sha256_file
+from facesynth_bench.backends import BackendCapabilities
 from facesynth_bench.backends.idiff_face.checkpoint import (
     find_hydra_config,
     load_checked,
@@ -46,6 +49,19 @@ from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.errors import FsbenchError
 
 DECODER_FILE = "first_stage_decoder_state_dict.pt"
+REPOSITORY_DECODER = Path("models") / "autoencoder" / DECODER_FILE
+"""Where the original repository keeps the decoder, relative to its root."""
+KNOWN_OPTIONS = {
+    "decoder",
+    "encoder",
+    "unet",
+    "first_stage",
+    "latent_size",
+    "precision",
+    "channels_last",
+    "compile",
+    "random_weights",
+}
 _UNET_FIELDS = {f.name for f in fields(UNetConfig)}
 _TUPLE_FIELDS = {"channel_multipliers", "is_attention"}
 
@@ -116,7 +132,12 @@ class IDiffFaceDenoiser:
 
 
 class IDiffFaceGenerator:
-    """IDiff-Face loaded for sampling: latent 3x32x32, 512-d contexts, 128x128 images."""
+    """IDiff-Face loaded for sampling: latent 3x32x32, 512-d contexts, 128x128 images.
+
+    Its images are aligned face crops (it was trained on aligned FFHQ crops).
+    """
+
+    capabilities = BackendCapabilities(aligned_output=True, default_batch_size=16)
 
     def __init__(
         self,
@@ -156,23 +177,56 @@ class IDiffFaceGenerator:
         return dict(self._provenance)
 
 
+def decoder_candidates(checkpoint: Path) -> list[Path]:
+    """Decoder paths to try: beside the checkpoint, then the original repository's models/."""
+    candidates = [checkpoint.parent / DECODER_FILE]
+    candidates += [
+        folder.parent / REPOSITORY_DECODER
+        for folder in checkpoint.parents
+        if folder.name == "trained_models"
+    ]
+    return candidates
+
+
 def _decoder_path(checkpoint: Path, options: dict[str, Any]) -> Path:
-    path = Path(options["decoder"]) if "decoder" in options else checkpoint.parent / DECODER_FILE
-    if not path.is_file():
+    if "decoder" in options:
+        path = Path(options["decoder"])
+        if not path.is_file():
+            raise FsbenchError(
+                f"IDiff-Face decoder {path} (backend option 'decoder'): no such file"
+            )
+        return path
+    candidates = decoder_candidates(checkpoint)
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FsbenchError(
+        f"IDiff-Face decoder {DECODER_FILE} not found for checkpoint {checkpoint} (looked in "
+        f"{', '.join(str(p.parent) for p in candidates)}); set backend option 'decoder' to it"
+    )
+
+
+def check_options(options: dict[str, Any]) -> None:
+    """Refuse backend options this backend does not know, listing the ones it does."""
+    unknown = set(options) - KNOWN_OPTIONS
+    if unknown:
         raise FsbenchError(
-            f"IDiff-Face decoder {path}: no such file (set backend option 'decoder' to the "
-            f"released {DECODER_FILE})"
+            f"idiff_face backend options {sorted(unknown)}: unknown; "
+            f"expected {sorted(KNOWN_OPTIONS)}"
         )
-    return path
 
 
 def load_idiff_face(
     checkpoint: Path | None, options: dict[str, Any], device: torch.device
 ) -> IDiffFaceGenerator:
     """Build IDiff-Face from `ema_averaged_model.ckpt` (+ .hydra config) and the VQ decoder."""
+    check_options(options)
     random_weights = bool(options.get("random_weights"))
     if checkpoint is None and not random_weights:
-        raise FsbenchError("idiff_face needs --checkpoint (the released ema_averaged_model.ckpt)")
+        raise FsbenchError(
+            "idiff_face needs a checkpoint (the released ema_averaged_model.ckpt); none was "
+            "given and the preset names none"
+        )
     if checkpoint is not None and not random_weights:
         if not checkpoint.is_file():
             raise FsbenchError(f"checkpoint {checkpoint}: no such file")

@@ -11,7 +11,6 @@ latent is ever reused as a context, and identity i is the same whatever n is.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -20,6 +19,7 @@ from facesynth_bench.backends import Contexts
 from facesynth_bench.backends.latent_dcgan.dcgan import LATENT_DIM, DCGANGenerator
 from facesynth_bench.backends.latent_dcgan.training_data import embed_latents
 from facesynth_bench.embed.base import Embedder
+from facesynth_bench.seeding import child_seed
 
 TWO_STAGE_TAG = 0x25_7D_C0_47
 
@@ -28,8 +28,7 @@ def two_stage_latents(n: int, seed: int) -> Tensor:
     """Latents (n, 100) of the first n two-stage identities of `seed`, one generator each."""
     rows = []
     for identity in range(n):
-        words = np.random.SeedSequence([seed, identity, TWO_STAGE_TAG]).generate_state(1, np.uint64)
-        generator = torch.Generator().manual_seed(int(words[0]))
+        generator = torch.Generator().manual_seed(child_seed(seed, identity, TWO_STAGE_TAG))
         rows.append(torch.randn(LATENT_DIM, generator=generator))
     return torch.stack(rows) if rows else torch.empty(0, LATENT_DIM)
 

@@ -6,7 +6,7 @@ Options (the `[backend.options]` table of a preset):
 The checkpoint is a denoiser file written by `save_denoiser`; its header may name the
 noise schedule as {"schedule": {"name": "linear", "num_timesteps": 1000}} (the default)
 and what the network predicts as {"prediction": "v"} (default "eps").
-Without a checkpoint the shipped `facesynth_bench/assets/latent_dcgan_eps.safetensors` is
+Without a checkpoint the shipped `facesynth_bench/assets/latent_dcgan_denoiser.safetensors` is
 used; where it is missing, loading fails and says how to train one (never random weights).
 """
 
@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from facesynth_bench.atomic_files import sha256_file
-from facesynth_bench.backends import Contexts
+from facesynth_bench.backends import BackendCapabilities, Contexts
 from facesynth_bench.backends.latent_dcgan.architectures import load_denoiser
 from facesynth_bench.backends.latent_dcgan.conditioning import ConditionedDenoiser
 from facesynth_bench.backends.latent_dcgan.contexts import two_stage_contexts
@@ -38,7 +38,7 @@ from facesynth_bench.embed.dlib_resnet import CHIP_SIZE, DlibEmbedder
 from facesynth_bench.errors import FsbenchError
 
 KNOWN_OPTIONS = {"decoder", "precision"}
-SHIPPED_DENOISER = "latent_dcgan_eps.safetensors"
+SHIPPED_DENOISER = "latent_dcgan_denoiser.safetensors"
 
 
 def shipped_denoiser_path() -> Path:
@@ -84,7 +84,14 @@ class LatentDCGANDenoiser:
 
 
 class LatentDCGANModel:
-    """latent_dcgan loaded for sampling: 100-d latent, 128-d dlib contexts, 64x64 images."""
+    """latent_dcgan loaded for sampling: 100-d latent, 128-d dlib contexts, 64x64 images.
+
+    Batches of 100 by default, as the demo and docs/results.md run it: the small denoiser
+    is bound by per-call overhead (guided DDPM-1000: 3.8 images/s in batches of 20 against
+    0.88 in batches of 2, docs/benchmarks.md).
+    """
+
+    capabilities = BackendCapabilities(synthetic_contexts=True, default_batch_size=100)
 
     def __init__(
         self,
@@ -139,9 +146,9 @@ def load(
     checkpoint = Path(checkpoint) if checkpoint is not None else shipped_denoiser_path()
     if not checkpoint.is_file():
         raise FsbenchError(
-            f"latent_dcgan backend: denoiser weights {checkpoint} not found; train them with "
-            "`fsbench train-generator latent-dcgan --run-dir DIR` (see docs/embedded-default.md) "
-            "and pass --checkpoint DIR/latent_dcgan_eps.safetensors"
+            f"latent_dcgan backend: denoiser weights {checkpoint} not found; train them "
+            "(`fsbench train-generator latent-dcgan`, docs/embedded-default.md) and give the "
+            f"{SHIPPED_DENOISER} it writes as the checkpoint"
         )
     model, header = load_denoiser(checkpoint, device)
     decoder_path = Path(options.get("decoder", default_weights_path()))

@@ -41,6 +41,7 @@ from facesynth_bench.diffusion.parameterisation import check_prediction, trainin
 from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.errors import FsbenchError
 from facesynth_bench.safe_loading import load_torch
+from facesynth_bench.seeding import seed_words
 
 CHECKPOINT_FORMAT = "facesynth-bench/latent-dcgan-training"
 CHECKPOINT_VERSION = 1
@@ -105,9 +106,12 @@ def data_fingerprint(z: Tensor, contexts: Tensor) -> str:
 
 
 def derived_seed(seed: int, stream: int) -> int:
-    """An independent 63-bit seed for random stream `stream` of run `seed` (SeedSequence)."""
-    state = np.random.SeedSequence([seed, stream]).generate_state(2, np.uint32)
-    return (int(state[0]) << 31) ^ int(state[1])
+    """An independent 63-bit seed for random stream `stream` of run `seed`.
+
+    The two words of (seed, stream) mixed as the shipped weights were trained with.
+    """
+    low, high = seed_words(seed, stream)
+    return (low << 31) ^ high
 
 
 def diffusion_loss(
@@ -120,9 +124,8 @@ def diffusion_loss(
     prediction: str = "eps",
 ) -> Tensor:
     """MSE of the network's eps or v at z_t ~ q(z_t | z_0) (Ho et al. 2020, eq. 14)."""
-    alpha_bars = schedule.alpha_bars.to(z0.device)[t].to(z0.dtype)[:, None]
-    z_t = alpha_bars.sqrt() * z0 + (1 - alpha_bars).sqrt() * noise
-    target = training_target(prediction, z0, noise, alpha_bars)
+    z_t = schedule.add_noise(z0, t, noise)
+    target = training_target(prediction, z0, noise, schedule.alpha_bars_at(t, z0))
     return F.mse_loss(model(z_t, t, contexts).float(), target.float())
 
 
@@ -284,8 +287,8 @@ class Trainer:
             )
         if state["step"] > self.settings.steps:
             raise FsbenchError(
-                f"training checkpoint {path}: already at step {state['step']}, beyond --steps "
-                f"{self.settings.steps}"
+                f"training checkpoint {path}: already at step {state['step']}, beyond the "
+                f"{self.settings.steps} steps asked for"
             )
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])

@@ -3,7 +3,7 @@
 Built in chunks, each written atomically as its own safetensors file under one folder,
 so a killed build resumes where it stopped and a finished one is a cache that a larger
 build of the same seed and chunk size grows (its full chunks are reused). Latents of
-chunk k are drawn from a generator seeded by (seed, k) (numpy SeedSequence), so every
+chunk k are drawn from a generator seeded by child_seed(seed, k) (seeding.py), so every
 chunk is reproducible on its own, whatever the order, the number of workers or the
 interruptions. Images take the same path as generated ones through the evaluator: decode,
 round to uint8, upscale to 150x150 (`embed.base.resize_to`), dlib on the fixed box.
@@ -35,6 +35,7 @@ from facesynth_bench.backends.latent_dcgan.weight_files import load_weights, sav
 from facesynth_bench.embed.base import Embedder, resize_to
 from facesynth_bench.embed.dlib_resnet import CHIP_SIZE, DlibEmbedder
 from facesynth_bench.errors import FsbenchError
+from facesynth_bench.seeding import child_seed
 
 SPEC_FILE = "training_set.json"
 WHAT = "latent-dcgan training chunk"
@@ -71,8 +72,7 @@ class TrainingSetSpec:
 
 def chunk_latents(seed: int, chunk: int, rows: int) -> Tensor:
     """Standard-normal latents (rows, 100) of chunk `chunk`, from SeedSequence([seed, chunk])."""
-    state = np.random.SeedSequence([seed, chunk]).generate_state(1, np.uint64)[0]
-    generator = torch.Generator().manual_seed(int(state))
+    generator = torch.Generator().manual_seed(child_seed(seed, chunk))
     return torch.randn(rows, LATENT_DIM, generator=generator)
 
 

@@ -107,9 +107,9 @@ def test_seeded_guided_sampling_reproduces_bytes_and_decodes_to_images(checkpoin
 
 def test_load_errors_name_the_problem(checkpoint, tmp_path, monkeypatch):
     loader = BACKENDS.get("latent_dcgan")
-    missing = tmp_path / "latent_dcgan_eps.safetensors"
+    missing = tmp_path / "latent_dcgan_denoiser.safetensors"
     monkeypatch.setattr(latent_dcgan_model, "shipped_denoiser_path", lambda: missing)
-    with pytest.raises(FsbenchError, match=r"eps\.safetensors not found; train them with"):
+    with pytest.raises(FsbenchError, match=r"denoiser\.safetensors not found; train them"):
         loader(None, {}, CPU)
     with pytest.raises(FsbenchError, match=r"options \['colour'\]: unknown"):
         loader(checkpoint, {"colour": "blue"}, CPU)

@@ -219,7 +219,7 @@ def test_a_short_training_run_learns_to_use_its_conditioning(architecture):
     # Toy task: the context IS the clean latent (4-d). With it, eps is determined by x_t;
     # without it (null context) the model can only shrink x_t, so its loss stays high.
     torch.manual_seed(0)
-    abar = NoiseSchedule.named("linear", 1000).alpha_bars.float()
+    schedule = NoiseSchedule.named("linear", 1000)
     model = create_denoiser(TOY[architecture], seed=0)
     model.set_context_statistics(torch.randn(1000, 4))
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
@@ -227,8 +227,7 @@ def test_a_short_training_run_learns_to_use_its_conditioning(architecture):
     def loss_of(x0: torch.Tensor, use_context: bool) -> torch.Tensor:
         t = torch.randint(0, 500, (len(x0),))
         noise = torch.randn_like(x0)
-        a = abar[t][:, None]
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        xt = schedule.add_noise(x0, t, noise)
         eps = model(xt, t, x0 if use_context else None)
         return torch.nn.functional.mse_loss(eps, noise)
 

@@ -86,7 +86,7 @@ def test_shipped_weights_load_by_default_and_use_their_identity_context():
     assert header["steps"] == 48000 and header["data"]["size"] == 40000
     assert header["config"]["width"] == 512
     assert header["prediction"] == "v" and model.denoiser.prediction == "v"
-    assert model.describe()["checkpoint"].endswith("assets/latent_dcgan_eps.safetensors")
+    assert model.describe()["checkpoint"].endswith("assets/latent_dcgan_denoiser.safetensors")
     rng = torch.Generator().manual_seed(0)
     x, contexts = torch.randn(4, 100, generator=rng), model.synthetic_contexts(2, seed=0).vectors
     t = torch.full((4,), 300)

@@ -159,8 +159,7 @@ def test_trained_model_uses_its_identity_context():
     rng = torch.Generator().manual_seed(2)
     x0, noise = torch.randn(1024, 4, generator=rng), torch.randn(1024, 4, generator=rng)
     t = torch.randint(0, 500, (1024,), generator=rng)
-    a = trainer.schedule.alpha_bars.float()[t][:, None]
-    x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+    x_t = trainer.schedule.add_noise(x0, t, noise)
     with torch.no_grad():
         right = float(((trainer.ema(x_t, t, x0) - noise) ** 2).mean())
         other = float(((trainer.ema(x_t, t, x0.roll(1, dims=0)) - noise) ** 2).mean())
@@ -206,14 +205,14 @@ def test_cli_builds_the_set_trains_and_records_the_command(tmp_path, capsys):
         ]  # fmt: skip
 
     assert main(args(6)) == 0
-    record = json.loads((run / "latent_dcgan_eps.json").read_text())
+    record = json.loads((run / "latent_dcgan_denoiser.json").read_text())
     assert record["steps"] == 6 and record["data"]["size"] == 6
     assert "--size 6" in record["reproduce"] and "--seed 0" in record["reproduce"]
     assert record["training_set"]["spec"]["embedder"]["embedder"] == "dlib"
-    model, header = load_denoiser(run / "latent_dcgan_eps.safetensors")
+    model, header = load_denoiser(run / "latent_dcgan_denoiser.safetensors")
     assert header["final_loss"] == record["final_loss"] and model.config.depth == 1
     assert main(args(9)) == 0
-    assert json.loads((run / "latent_dcgan_eps.json").read_text())["resumed_from_step"] == 6
+    assert json.loads((run / "latent_dcgan_denoiser.json").read_text())["resumed_from_step"] == 6
     assert main(args(9, "--lr", "0.1")) == 1
     assert "made with different settings" in capsys.readouterr().err
     assert main(args(9, "--threads", "0")) == 1
@@ -242,9 +241,9 @@ def test_cli_run_killed_by_sigkill_resumes_to_the_same_bytes(tmp_path):
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     assert killed.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    assert not (tmp_path / "killed" / "latent_dcgan_eps.safetensors").exists()
+    assert not (tmp_path / "killed" / "latent_dcgan_denoiser.safetensors").exists()
     subprocess.run(command(tmp_path / "killed"), check=True, capture_output=True)
-    record = json.loads((tmp_path / "killed" / "latent_dcgan_eps.json").read_text())
+    record = json.loads((tmp_path / "killed" / "latent_dcgan_denoiser.json").read_text())
     assert 0 < record["resumed_from_step"] < 150
-    name = "latent_dcgan_eps.safetensors"
+    name = "latent_dcgan_denoiser.safetensors"
     assert (tmp_path / "killed" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
