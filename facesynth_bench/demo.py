@@ -21,7 +21,6 @@ ProgressFactory = Callable[[str], AbstractContextManager[Progress]]
 """progress_factory(description) -> a context manager yielding a progress(done, total)."""
 
 TINY_PRESETS = ("tiny-idiff-face-ddim50", "tiny-negfacediff-ddim50", "tiny-adaptdiff-ddim50")
-DEMO_BATCH_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,6 @@ def generated_runs(
             images,
             folder,
             seed=seed,
-            batch_size=DEMO_BATCH_SIZE,
             device=device,
             resume=(folder / "dataset.json").exists(),
         )

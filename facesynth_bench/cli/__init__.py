@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from facesynth_bench import __version__
 from facesynth_bench.cli.align import align_command
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     except FsbenchError as exc:
         option = option_for(root, args, exc.parameter) if exc.parameter else None
         where = f" (option {option})" if option else ""
-        err_console.print(f"[bold red]error:[/] {exc}{where}", highlight=False, soft_wrap=True)
+        message = escape(f"{exc}{where}")
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         return 1
     except typer.Exit as exc:
         return exc.exit_code
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         kind = "error" if isinstance(exc, OSError) else "internal error"
         where = f"; full traceback in {report}" if report else ""
         err_console.print(
-            f"[bold red]{kind}:[/] {type(exc).__name__}: {exc}{where}",
+            f"[bold red]{kind}:[/] {escape(f'{type(exc).__name__}: {exc}{where}')}",
             highlight=False,
             soft_wrap=True,
         )

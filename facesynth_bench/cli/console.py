@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -47,7 +48,7 @@ def reported_warnings() -> Iterator[list[str]]:
                 text = str(item.message)
                 messages.append(text)
                 err_console.print(
-                    f"[bold yellow]warning:[/] {text}", highlight=False, soft_wrap=True
+                    f"[bold yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True
                 )
 
 

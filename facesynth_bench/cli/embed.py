@@ -6,7 +6,12 @@ from pathlib import Path
 
 import typer
 
-from facesynth_bench.cli.console import console, progress_callback, report_embedding
+from facesynth_bench.cli.console import (
+    console,
+    progress_callback,
+    report_embedding,
+    reported_warnings,
+)
 from facesynth_bench.cli.option_help import DATASET_HELP, LAYOUT_HELP
 from facesynth_bench.devices import DEVICE_HELP
 
@@ -74,7 +79,10 @@ def embed_command(
         for key, value in (("flip", flip), ("box", dlib_box), ("normalisation", onnx_normalisation))
         if value is not None
     }
-    with progress_callback(f"embedding with {embedder}") as progress:
+    with (
+        reported_warnings() as warning_texts,
+        progress_callback(f"embedding with {embedder}") as progress,
+    ):
         result = embed_dataset(
             dataset,
             embedder,
@@ -97,7 +105,7 @@ def embed_command(
         )
     report_embedding(result.metadata)
     save_embeddings(out, result)
-    body = {"output": str(out), **result.metadata}
+    body = {"output": str(out), **result.metadata, "warnings": warning_texts}
     write_record(report, "embeddings-report", body, clock, str(resolve_device(device)))
     console.print(
         f"wrote {out} ({result.embeddings.shape[0]} x {result.embeddings.shape[1]}) and {report}"

@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from facesynth_bench import __version__
-from facesynth_bench.atomic_files import write_bytes_atomic, write_json_atomic
+from facesynth_bench.atomic_files import write_bytes_atomic
 from facesynth_bench.backends import BACKENDS, BackendLoader, Contexts, GeneratorModel
 from facesynth_bench.data.manifest import (
     MANIFEST_NAME,
@@ -55,7 +54,7 @@ from facesynth_bench.generation.distributed import init_ranks, rank_device
 from facesynth_bench.generation.images import png_bytes, to_uint8
 from facesynth_bench.generation.plan import Image, ImagePlan, check_run_size
 from facesynth_bench.generation.seeds import BatchNoise, image_seed
-from facesynth_bench.records import RunClock
+from facesynth_bench.records import RunClock, write_record
 from facesynth_bench.specs import GeneratorPreset
 
 DATASET_JSON = "dataset.json"
@@ -209,10 +208,6 @@ def _check_output(out: Path, key: dict, resume: bool) -> None:
         )
 
 
-def _versions() -> dict[str, str]:
-    return {"facesynth_bench": __version__, "torch": torch.__version__, "numpy": np.__version__}
-
-
 def _write_run_files(
     out: Path,
     key: dict,
@@ -220,6 +215,8 @@ def _write_run_files(
     contexts: Contexts,
     negatives: Negatives | None,
     status: str,
+    clock: RunClock,
+    device: torch.device,
     alignment: dict[str, int] | None = None,
 ) -> None:
     buffer = io.BytesIO()
@@ -229,11 +226,10 @@ def _write_run_files(
         arrays["negatives"] = negatives.contexts.numpy()
     np.savez(buffer, **arrays)
     write_bytes_atomic(out / CONTEXTS_NPZ, buffer.getvalue())
-    write_json_atomic(
+    write_record(
         out / DATASET_JSON,
+        "dataset",
         {
-            "format": "facesynth-bench/dataset",
-            "format_version": 1,
             "status": status,
             "run": key,
             "contexts_source": contexts.source,
@@ -246,9 +242,10 @@ def _write_run_files(
             },
             "alignment": None if key["align"] is None else {**key["align"], "counts": alignment},
             "noise_seed": "numpy SeedSequence([seed, identity, k]) -> torch CPU generator",
-            "versions": _versions(),
             "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
+        clock,
+        str(device),
     )
 
 
@@ -307,7 +304,7 @@ def generate(
     ranks.barrier()
     if ranks.is_main:
         try:
-            _write_run_files(out, key, model, contexts, negatives, "running")
+            _write_run_files(out, key, model, contexts, negatives, "running", clock, device)
         except OSError as exc:
             raise FsbenchError(f"cannot write run files into {out}: {exc}") from exc
     ranks.barrier()
@@ -356,7 +353,7 @@ def generate(
             _merge_manifest_parts(out)
         if request.align:
             alignment = finish_alignment(out, request.on_miss, plan.total, clock)
-        _write_run_files(out, key, model, contexts, negatives, "complete", alignment)
+        _write_run_files(out, key, model, contexts, negatives, "complete", clock, device, alignment)
     ranks.barrier()
     ranks.close()
     absent = sum(not (out / image_path(i, k)).exists() for i, k in plan.images())
