@@ -14,7 +14,7 @@ def test_cpu_and_auto():
 
 
 def test_bad_names():
-    with pytest.raises(FsbenchError, match="expected one of auto, cpu, cuda"):
+    with pytest.raises(FsbenchError, match="expected auto, cpu, cuda or cuda:N"):
         resolve_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(FsbenchError, match="CUDA is not available"):

@@ -49,7 +49,7 @@ def test_every_cli_writer_writes_a_record(tmp_path, monkeypatch):
         (["evaluate", "scores", "--genuine", f"{tmp_path}/g.txt", "--impostor",
           f"{tmp_path}/i.txt", "--out", f"{tmp_path}/sc"], tmp_path / "sc" / "scores.json",
          "scores"),
-        (["demo", "--builtin-embeddings", "--identities", "5", "--images-per-identity", "3",
+        (["demo", "--builtin-embeddings", "--identities", "21", "--images-per-identity", "2",
           "--out", f"{tmp_path}/demo"], tmp_path / "demo" / "demo.json", "demo"),
         (["generate", "--generator", "tiny-adaptdiff-ddim50", "--identities", "3",
           "--images-per-identity", "2", "--out", str(synth), "--device", "cpu"],
