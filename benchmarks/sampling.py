@@ -40,7 +40,8 @@ from facesynth_bench.backends.idiff_face.unet import (
     UNetConfig,
 )
 from facesynth_bench.backends.idiff_face.vq_f4 import VQConfig, VQDecoder
-from facesynth_bench.diffusion.guidance import GuidanceSchedule, NegativeGuidance
+from facesynth_bench.diffusion.guidance import NegativeGuidance
+from facesynth_bench.diffusion.guidance_schedules import GuidanceSchedule
 from facesynth_bench.diffusion.loop import run_sampler
 from facesynth_bench.diffusion.samplers import Sampler
 from facesynth_bench.diffusion.schedules import NoiseSchedule

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facesynth_bench.diffusion.guidance import GuidanceSchedule
+from facesynth_bench.diffusion.guidance_schedules import GuidanceSchedule
 from facesynth_bench.diffusion.negatives import NEGATIVE_STRATEGIES
 from facesynth_bench.diffusion.samplers import Sampler
 from facesynth_bench.errors import FsbenchError

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
@@ -132,6 +131,8 @@ def warp_to_template(
     image: np.ndarray, landmarks: np.ndarray, template: np.ndarray = ARCFACE_TEMPLATE
 ) -> np.ndarray:
     """Warp a uint8 RGB image so its landmarks land on `template` in a 112x112 image."""
+    import cv2  # here, not at the top: generation imports this module without aligning
+
     matrix = similarity_transform(landmarks, template)
     return cv2.warpAffine(
         image, matrix, (ALIGNED_SIZE, ALIGNED_SIZE), flags=cv2.INTER_LINEAR, borderValue=0
@@ -140,6 +141,8 @@ def warp_to_template(
 
 def resize_unaligned(image: np.ndarray) -> np.ndarray:
     """The whole image resized to 112x112: the `on_miss=resize` fallback."""
+    import cv2
+
     return cv2.resize(image, (ALIGNED_SIZE, ALIGNED_SIZE), interpolation=cv2.INTER_AREA)
 
 
@@ -218,6 +221,8 @@ class DlibLandmarker:
 
 def _to_frame(image: np.ndarray) -> np.ndarray:
     """The image at 150x150: bilinear when enlarging (as the dlib embedder's input), else area."""
+    import cv2
+
     shrink = max(image.shape[:2]) > LANDMARK_FRAME
     interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
     frame = cv2.resize(image, (LANDMARK_FRAME, LANDMARK_FRAME), interpolation=interpolation)

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from facesynth_bench.errors import FsbenchError
 from facesynth_bench.seeding import child_rng
+
+if TYPE_CHECKING:  # torch is imported where negatives are chosen: presets validate without it
+    import torch
+    from torch import Tensor
 
 NEGATIVE_STRATEGIES = ("far", "close", "mid", "random", "previous", "null")
 NULL_INDEX = -1
@@ -39,11 +42,15 @@ class Negatives:
 
 
 def _unit_rows(pool: Tensor) -> Tensor:
+    import torch
+
     return torch.nn.functional.normalize(pool.double(), dim=1)
 
 
 def _blocked_choice(unit: Tensor, strategy: str, block_rows: int) -> Tensor:
     """far/close/mid indices by scanning (block x N) similarity blocks, on unit's device."""
+    import torch
+
     n, device = unit.shape[0], unit.device
     chosen = torch.empty(n, dtype=torch.long, device=device)
     for start in range(0, n, block_rows):
@@ -67,6 +74,7 @@ def _blocked_choice(unit: Tensor, strategy: str, block_rows: int) -> Tensor:
 def _faiss_choice(unit: Tensor, strategy: str) -> Tensor:
     """far/close through an exact faiss inner-product index, skipping self in the top 2."""
     import faiss
+    import torch
 
     data = np.ascontiguousarray(unit.float().cpu().numpy())
     # far: the most similar to -q is the least similar to q
@@ -92,6 +100,8 @@ def choose_negatives(
     `block_rows` bounds memory to (block_rows x N) similarities (default: 2^24 // N rows).
     The scan runs on `device` (e.g. the GPU of the run); results are on the pool's device.
     """
+    import torch
+
     if strategy not in NEGATIVE_STRATEGIES:
         raise FsbenchError(
             f"unknown negative strategy {strategy!r}; choose from {', '.join(NEGATIVE_STRATEGIES)}"

@@ -11,12 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from torch import Tensor
-
-from facesynth_bench.diffusion.schedules import NoiseSchedule
 from facesynth_bench.errors import FsbenchError
 from facesynth_bench.registry import Registry
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from facesynth_bench.diffusion.schedules import NoiseSchedule
 
 
 def alpha_bar(schedule: NoiseSchedule, t: int) -> float:
@@ -77,7 +80,9 @@ def ddim_step(
     return out
 
 
-StepFunction = Callable[[Tensor, int, int, Tensor, NoiseSchedule, float, Tensor | None], Tensor]
+StepFunction = Callable[
+    ["Tensor", int, int, "Tensor", "NoiseSchedule", float, "Tensor | None"], "Tensor"
+]
 """step(eps, t, t_prev, x_t, schedule, eta, noise) -> x_{t_prev}."""
 
 

@@ -11,12 +11,8 @@ from safetensors.torch import load_file
 
 from facesynth_bench.backends.idiff_face.loader import IDiffFaceDenoiser, unet_config_from
 from facesynth_bench.backends.idiff_face.unet import ConditionalUNet
-from facesynth_bench.diffusion.guidance import (
-    GUIDANCE_SCHEDULES,
-    GuidanceSchedule,
-    NegativeGuidance,
-    two_pass_guidance,
-)
+from facesynth_bench.diffusion.guidance import NegativeGuidance, two_pass_guidance
+from facesynth_bench.diffusion.guidance_schedules import GUIDANCE_SCHEDULES, GuidanceSchedule
 from facesynth_bench.errors import FsbenchError
 
 T = 1000

@@ -10,7 +10,8 @@ from facesynth_bench.backends import BACKENDS, GeneratorModel
 from facesynth_bench.backends.latent_dcgan.architectures import create_denoiser, save_denoiser
 from facesynth_bench.backends.latent_dcgan.denoiser import LatentDenoiserConfig
 from facesynth_bench.backends.latent_dcgan.transformer_denoiser import TransformerDenoiserConfig
-from facesynth_bench.diffusion.guidance import GuidanceSchedule, NegativeGuidance
+from facesynth_bench.diffusion.guidance import NegativeGuidance
+from facesynth_bench.diffusion.guidance_schedules import GuidanceSchedule
 from facesynth_bench.diffusion.samplers import Sampler
 from facesynth_bench.errors import FsbenchError
 
