@@ -135,6 +135,10 @@ def read_misses(out: Path) -> dict[str, str]:
     misses: dict[str, str] = {}
     if (out / ALIGN_REPORT).is_file():
         report = _read_json(out / ALIGN_REPORT)
+        if not isinstance(report, dict):
+            raise FsbenchError(
+                f"{out / ALIGN_REPORT}: expected a JSON object (an alignment report)"
+            )
         misses.update((path, "resized") for path in report.get("resized", []))
         misses.update((entry["path"], "failed") for entry in report.get("failed", []))
     parts = out / ALIGN_PARTS

@@ -29,6 +29,7 @@ import torch
 
 from facesynth_bench.atomic_files import write_bytes_atomic
 from facesynth_bench.backends import BACKENDS, BackendLoader, Contexts, GeneratorModel
+from facesynth_bench.data.dataset_record import DATASET_JSON, read_dataset_record
 from facesynth_bench.data.manifest import (
     MANIFEST_NAME,
     ManifestRecord,
@@ -57,7 +58,6 @@ from facesynth_bench.generation.seeds import BatchNoise, image_seed
 from facesynth_bench.records import RunClock, write_record
 from facesynth_bench.specs import GeneratorPreset
 
-DATASET_JSON = "dataset.json"
 CONTEXTS_NPZ = "contexts.npz"
 PARTS_DIR = ".manifest-parts"
 ProgressCallback = Callable[[int, int], None]
@@ -190,12 +190,12 @@ def _check_output(out: Path, key: dict, resume: bool) -> None:
             f"cannot resume in {out}: it has no {DATASET_JSON}, so no fsbench run",
             parameter="resume",
         )
-    try:
-        previous = json.loads(record.read_text(encoding="utf-8")).get("run", {})
-    except (OSError, ValueError, AttributeError) as exc:
+    previous = read_dataset_record(out).get("run")
+    if not isinstance(previous, dict):
         raise FsbenchError(
-            f"cannot resume: cannot read {record} ({exc})", parameter="resume"
-        ) from exc
+            f"cannot resume: {record} holds no 'run' object, so no fsbench run",
+            parameter="resume",
+        )
     different = sorted(k for k in key if previous.get(k) != key[k])
     if different:
         recorded = f", recorded with {describe_alignment(previous.get('align'))}"

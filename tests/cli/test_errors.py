@@ -116,3 +116,23 @@ def test_a_library_error_gets_the_option_that_sets_its_parameter(tmp_path, capsy
     assert main(args) == 1
     err = capsys.readouterr().err
     assert "skip_bad skips" in err and "(option --skip-bad)" in err, err
+
+
+@pytest.mark.parametrize("content", ["[]", "{", '{"run": 3}'])
+def test_resume_on_a_broken_dataset_record_is_one_line(tmp_path, capsys, content):
+    out = tmp_path / "g"
+    out.mkdir()
+    (out / "dataset.json").write_text(content)
+    args = ["generate", "--identities", "2", "--images-per-identity", "1", "--out", str(out),
+            "--device", "cpu", "--resume"]  # fmt: skip
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "dataset.json" in err and "Traceback" not in err and "internal error" not in err
+
+
+def test_bins_that_are_not_a_power_of_two_are_one_line(tmp_path, capsys):
+    _inputs(tmp_path)
+    args = ["evaluate", "separability", "--embeddings", f"{tmp_path}/e.npz", "--out",
+            str(tmp_path / "o"), "--bins", "3"]  # fmt: skip
+    assert main(args) == 1
+    assert "histogram bins 3: expected a power of two" in capsys.readouterr().err
