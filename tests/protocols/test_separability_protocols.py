@@ -83,6 +83,8 @@ def test_cli_protocol_sets_defaults_and_options_override(tmp_path, capsys):
     assert a["protocol"]["name"] == "negfacediff-separability"
     # The protocol's subset applies to datasets: an embeddings file gets a warning.
     assert any("scored as it is" in w for w in a["warnings"])
+    # 60 identities x 3 images, not the 1000 x 20 the protocol names: said and recorded.
+    assert any("ran on 60 identities of the 1000 it names" in w for w in a["warnings"])
     assert "scored as it is" in capsys.readouterr().err
     args = [*base, "--out", str(tmp_path / "b"), "--protocol", "negfacediff-separability"]
     assert main([*args, "--convention", "strict", "--fraction", "0.5"]) == 0
