@@ -206,6 +206,8 @@ def test_cli_builds_the_set_trains_and_records_the_command(tmp_path, capsys):
 
     assert main(args(6)) == 0
     record = json.loads((run / "latent_dcgan_denoiser.json").read_text())
+    assert (record["format"], record["schema_version"]) == ("facesynth-bench/generator-training", 1)
+    assert record["provenance"]["device"] == "cpu" and record["provenance"]["git_commit"]
     assert record["steps"] == 6 and record["data"]["size"] == 6
     assert "--size 6" in record["reproduce"] and "--seed 0" in record["reproduce"]
     assert record["training_set"]["spec"]["embedder"]["embedder"] == "dlib"
