@@ -66,9 +66,9 @@ def generate_command(
     ),
 ) -> None:
     """Generate N identities x M images; resumable, reproducible, torchrun-aware."""
+    from facesynth_bench.data.dataset_record import DATASET_JSON
     from facesynth_bench.errors import FsbenchError
     from facesynth_bench.generation.runner import (
-        DATASET_JSON,
         GenerationRequest,
         OutputNotEmptyError,
         generate,

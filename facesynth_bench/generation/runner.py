@@ -316,8 +316,9 @@ def generate(
     )
     dropped = {p for p, action in read_misses(out).items() if action == "failed"}
     aligner = BatchAligner(out, request.on_miss) if request.align else None
-    steps = len(preset.sampler.timesteps(model.schedule))
-    written, done, total_steps = 0, 0, 0
+    pending = [n for n in plan.batch_numbers if _pending(out, plan.batch(n), dropped)]
+    total_steps = len(pending) * len(preset.sampler.timesteps(model.schedule))
+    written, done = 0, 0
 
     def step_done(_: int) -> None:
         nonlocal done
@@ -326,26 +327,24 @@ def generate(
             progress(done, total_steps)
 
     with ManifestWriter(manifest_root) as manifest:
-        # first pass: images a kill left on disk before their manifest lines were written
-        for batch in plan:
-            if _pending(out, batch, dropped):
-                total_steps += steps
-            else:
-                _append_records(manifest, _records(request, contexts, batch, known))
-        for batch in plan:
-            if _pending(out, batch, dropped):
-                written += _generate_batch(
-                    request,
-                    model,
-                    contexts,
-                    negatives,
-                    batch,
-                    device,
-                    manifest,
-                    known,
-                    step_done,
-                    aligner,
-                )
+        # images a kill left on disk before their manifest lines were written
+        to_generate = set(pending)
+        for number in plan.batch_numbers:
+            if number not in to_generate:
+                _append_records(manifest, _records(request, contexts, plan.batch(number), known))
+        for number in pending:
+            written += _generate_batch(
+                request,
+                model,
+                contexts,
+                negatives,
+                plan.batch(number),
+                device,
+                manifest,
+                known,
+                step_done,
+                aligner,
+            )
     ranks.barrier()
     alignment = None
     if ranks.is_main:

@@ -1,8 +1,8 @@
 """A separability run: merge a protocol with explicit choices, embed if needed, score, record.
 
-Used by `fsbench evaluate separability` and `fsbench demo`. Explicit choices (the command
-line's) override the protocol's, which override the built-in defaults; the resolved choices
-and the protocol are recorded in the result.
+Used by `fsbench evaluate separability`. Explicit choices (the command line's) override the
+protocol's, which override the built-in defaults; the resolved choices and the protocol are
+recorded in the result.
 """
 
 from __future__ import annotations
