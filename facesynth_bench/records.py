@@ -36,6 +36,8 @@ FORMATS: dict[str, int] = {
     "demo": 1,
     "generator-training": 1,
     "benchmark": 1,
+    "verification-benchmark": 1,
+    "fr-training": 1,
 }
 """Every format this version writes, with its current schema version."""
 
