@@ -117,6 +117,7 @@ _PICKLE_GLOBALS: dict[tuple[str, str], Any] = {
     ("numpy", "dtype"): _plain_dtype,
     ("_codecs", "encode"): _latin1_bytes,
 }
+_PLAIN_GLOBALS = {("_codecs", "encode"): _latin1_bytes}  # no numpy: plain Python values only
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -126,9 +127,11 @@ class RestrictedUnpickler(pickle.Unpickler):
     called, so a pickle's `__reduce__` payload never runs.
     """
 
+    allowed_globals: dict[tuple[str, str], Any] = _PICKLE_GLOBALS
+
     def find_class(self, module: str, name: str) -> Any:
         """The allowed callable for `module.name`; anything else raises RefusedPickle."""
-        allowed = _PICKLE_GLOBALS.get((module, name))
+        allowed = self.allowed_globals.get((module, name))
         return allowed if allowed is not None else _refuse(module, name)
 
     def persistent_load(self, pid: Any) -> Any:
@@ -136,17 +139,27 @@ class RestrictedUnpickler(pickle.Unpickler):
         raise RefusedPickle("it refers to external objects (persistent ids)")
 
 
-def read_pickle_stream(stream: IO[bytes]) -> Any:
-    """Unpickle a stream with RestrictedUnpickler; Python 2 strings come back as bytes."""
-    return RestrictedUnpickler(stream, encoding="bytes").load()
+class PlainUnpickler(RestrictedUnpickler):
+    """RestrictedUnpickler without numpy: bytes, str, numbers, bools, None, lists, tuples, dicts."""
+
+    allowed_globals = _PLAIN_GLOBALS
 
 
-def load_pickle(path: Path, what: str = "file") -> Any:
-    """Read a pickle file holding only plain values and numpy arrays (see RestrictedUnpickler)."""
+def read_pickle_stream(stream: IO[bytes], *, numpy_arrays: bool = True) -> Any:
+    """Unpickle a stream with RestrictedUnpickler (PlainUnpickler when not `numpy_arrays`).
+
+    Python 2 strings come back as bytes.
+    """
+    unpickler = RestrictedUnpickler if numpy_arrays else PlainUnpickler
+    return unpickler(stream, encoding="bytes").load()
+
+
+def load_pickle(path: Path, what: str = "file", *, numpy_arrays: bool = True) -> Any:
+    """Read a pickle file holding only plain values (and numpy arrays when `numpy_arrays`)."""
     path = _check_file(path, what)
     try:
         with path.open("rb") as stream:
-            return read_pickle_stream(stream)
+            return read_pickle_stream(stream, numpy_arrays=numpy_arrays)
     except RefusedPickle as exc:
         raise FsbenchError(f"{what} {path}: refused, {exc}; no code in it was run") from None
     except Exception as exc:  # a damaged pickle raises almost any type
